@@ -1,0 +1,60 @@
+/**
+ * `npm test`: installs the local servers if missing, starts a MongoDB-compatible server and a
+ * Temporal dev server on free loopback ports, runs every test file with node's test runner, and
+ * stops the servers. `--unit` runs the unit tests only, without servers.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DOORBELL_HOME, PROJECT_ROOT, ensureServerBinaries, findFreePort, log, startMongo, startTemporalDevServer, type RunningServer } from './lib/local-servers.js';
+
+function testFiles(folder: string): string[] {
+  const root = path.join(PROJECT_ROOT, 'test', folder);
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.test.ts'))
+    .sort()
+    .map((file) => path.join('test', folder, file));
+}
+
+async function main(): Promise<number> {
+  const unitOnly = process.argv.includes('--unit');
+  const files = unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
+
+  const servers: RunningServer[] = [];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const scratch = mkdtempSync(path.join(tmpdir(), 'doorbell-test-'));
+  try {
+    if (!unitOnly) {
+      const binaries = ensureServerBinaries();
+      const logDir = path.join(DOORBELL_HOME, 'logs', 'test');
+
+      const mongo = await startMongo({ mongo: binaries.mongo, port: await findFreePort(), dataDir: path.join(scratch, 'mongo'), logFile: path.join(logDir, 'mongo.log') });
+      servers.push(mongo);
+      const temporal = await startTemporalDevServer({ binary: binaries.temporal, port: await findFreePort(), uiPort: null, dbFile: null, logFile: path.join(logDir, 'temporal.log') });
+      servers.push(temporal);
+      log(`test servers: MongoDB-compatible at ${mongo.uri}, Temporal at ${temporal.address}`);
+
+      env.DOORBELL_TEST_MONGODB_URI = mongo.uri;
+      env.DOORBELL_TEST_TEMPORAL_ADDRESS = temporal.address;
+      env.DOORBELL_TEST_TEMPORAL_TEST_SERVER = binaries.temporalTestServer;
+    }
+
+    // One test file at a time: each starts its own worker, and two cores are shared with the servers.
+    const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
+    return await new Promise<number>((resolve) => runner.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128))));
+  } finally {
+    for (const server of servers.reverse()) {
+      await server.stop();
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`npm test: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

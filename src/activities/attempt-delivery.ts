@@ -1,0 +1,153 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { buildWebhookBody } from '../domain/payload.js';
+import type { SecretBox } from '../domain/secrets.js';
+import type { AttemptDocument, DeliveryStatus } from '../store/documents.js';
+import type { Store } from '../store/mongo.js';
+import { planRetry } from '../workflows/retry-schedule.js';
+import type { AttemptDeliveryInput, AttemptOutcome } from './types.js';
+import type { SendResult, WebhookSender } from './send-webhook.js';
+
+/** Attempts kept on the delivery document; every attempt stays in the workflow history regardless. */
+const ATTEMPTS_KEPT = 50;
+
+/**
+ * Creates the activity that makes one delivery attempt: it loads the event and the subscription,
+ * decrypts the secret, signs, sends, and records the attempt with one MongoDB write. The secret
+ * lives only in this function's memory; neither the input nor the returned outcome carries it.
+ */
+export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender }) {
+  return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
+    const delivery = await deps.store.deliveries.findOne({ _id: input.deliveryId });
+    if (delivery === null) {
+      throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, 'DeliveryNotFound');
+    }
+    const ids = { deliveryId: delivery._id, eventId: delivery.eventId, subscriptionId: delivery.subscriptionId, attempt: input.attempt };
+
+    const [event, subscription] = await Promise.all([
+      deps.store.events.findOne({ _id: delivery.eventId }),
+      deps.store.subscriptions.findOne({ _id: delivery.subscriptionId }),
+    ]);
+    if (event === null) {
+      throw ApplicationFailure.nonRetryable(`event ${delivery.eventId} not found`, 'EventNotFound');
+    }
+
+    if (subscription === null || subscription.status !== 'active') {
+      const reason = `subscription ${delivery.subscriptionId} is ${subscription?.status ?? 'deleted'}; nothing sent`;
+      await deps.store.deliveries.updateOne(
+        { _id: delivery._id },
+        { $set: { status: 'cancelled', statusReason: reason, nextAttemptAt: null, updatedAt: new Date() } },
+      );
+      log.info('Delivery skipped', { ...ids, reason });
+      return { kind: 'skipped', reason };
+    }
+
+    const startedAt = new Date();
+    const result = await deps.sender.send({
+      url: subscription.url,
+      method: subscription.method,
+      webhookId: delivery._id,
+      body: buildWebhookBody(event),
+      secret: deps.secretBox.decrypt(subscription.secretCiphertext, subscription._id),
+      extraHeaders: {},
+    });
+
+    const outcome = toOutcome(result, input);
+    await recordAttempt(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome);
+
+    if (outcome.kind === 'gone') {
+      await deps.store.subscriptions.updateOne(
+        { _id: subscription._id, status: 'active' },
+        { $set: { status: 'disabled', statusReason: 'endpoint answered 410 Gone', updatedAt: new Date() } },
+      );
+      log.warn('Subscription disabled: endpoint answered 410 Gone', ids);
+    }
+
+    logOutcome(outcome, ids);
+    return outcome;
+  };
+}
+
+function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutcome {
+  if (result.kind === 'response' && result.statusCode >= 200 && result.statusCode < 300) {
+    return { kind: 'delivered', statusCode: result.statusCode, durationMs: result.durationMs };
+  }
+  if (result.kind === 'response' && result.statusCode === 410) {
+    return { kind: 'gone', statusCode: 410, durationMs: result.durationMs };
+  }
+
+  const retryAfterMs = result.kind === 'response' ? result.retryAfterMs : null;
+  const plan = planRetry({ failedAttempt: input.attempt, retryAfterMs, failedAtMs: input.scheduledAtMs + result.durationMs, retryDeadlineMs: input.retryDeadlineMs });
+  return {
+    kind: 'failed',
+    statusCode: result.kind === 'response' ? result.statusCode : null,
+    error: result.kind === 'network-error' ? result.error : null,
+    durationMs: result.durationMs,
+    retryAfterMs,
+    plan,
+  };
+}
+
+function toAttemptDocument(result: SendResult, attempt: number, startedAt: Date): AttemptDocument {
+  return {
+    attempt,
+    startedAt,
+    durationMs: result.durationMs,
+    statusCode: result.kind === 'response' ? result.statusCode : null,
+    error: result.kind === 'network-error' ? result.error : null,
+    responseBody: result.kind === 'response' ? result.body : null,
+  };
+}
+
+async function recordAttempt(store: Store, deliveryId: string, attempt: AttemptDocument, outcome: AttemptOutcome): Promise<void> {
+  const { status, statusReason, nextAttemptAt } = deliveryStateAfter(outcome);
+  await store.deliveries.updateOne(
+    { _id: deliveryId },
+    {
+      $push: { attempts: { $each: [attempt], $slice: -ATTEMPTS_KEPT } },
+      $max: { attemptCount: attempt.attempt },
+      $set: { status, statusReason, nextAttemptAt, updatedAt: new Date() },
+    },
+  );
+}
+
+function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; statusReason: string | null; nextAttemptAt: Date | null } {
+  switch (outcome.kind) {
+    case 'delivered':
+      return { status: 'succeeded', statusReason: null, nextAttemptAt: null };
+    case 'gone':
+      return { status: 'failed', statusReason: 'endpoint answered 410 Gone; subscription disabled', nextAttemptAt: null };
+    case 'skipped':
+      return { status: 'cancelled', statusReason: outcome.reason, nextAttemptAt: null };
+    case 'failed':
+      return outcome.plan.kind === 'give-up'
+        ? { status: 'failed', statusReason: outcome.plan.reason, nextAttemptAt: null }
+        : { status: 'retrying', statusReason: describeFailure(outcome), nextAttemptAt: new Date(outcome.plan.nextAttemptAtMs) };
+    default:
+      return assertNever(outcome);
+  }
+}
+
+function describeFailure(outcome: Extract<AttemptOutcome, { kind: 'failed' }>): string {
+  return outcome.statusCode === null ? `network error: ${outcome.error}` : `endpoint answered HTTP ${outcome.statusCode}`;
+}
+
+function logOutcome(outcome: AttemptOutcome, ids: Record<string, unknown>): void {
+  switch (outcome.kind) {
+    case 'delivered':
+      log.info('Webhook delivered', { ...ids, statusCode: outcome.statusCode, durationMs: outcome.durationMs });
+      return;
+    case 'failed':
+      // Receivers being down is expected, so a failed attempt is info, not an error of ours.
+      log.info('Webhook attempt failed', { ...ids, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs, plan: outcome.plan.kind });
+      return;
+    case 'gone':
+    case 'skipped':
+      return;
+    default:
+      assertNever(outcome);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected attempt outcome: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,24 @@
+import type { SecretBox } from '../domain/secrets.js';
+import type { Store } from '../store/mongo.js';
+import type { TemporalTarget } from '../temporal/start-workflows.js';
+import { createAttemptDelivery } from './attempt-delivery.js';
+import { createFinishDelivery } from './finish-delivery.js';
+import type { WebhookSender } from './send-webhook.js';
+import { createStartDeliveries } from './start-deliveries.js';
+
+export interface ActivityDependencies {
+  store: Store;
+  temporal: TemporalTarget;
+  secretBox: SecretBox;
+  sender: WebhookSender;
+  dispatchPageSize: number;
+}
+
+/** Builds every activity the worker registers, each bound to its dependencies. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    startDeliveries: createStartDeliveries({ store: deps.store, temporal: deps.temporal, pageSize: deps.dispatchPageSize }),
+    attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender }),
+    finishDelivery: createFinishDelivery({ store: deps.store }),
+  };
+}

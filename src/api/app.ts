@@ -1,0 +1,38 @@
+import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LevelWithSilent } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { ApiContext } from './context.js';
+import { notFoundHandler, problemHandler } from './problem.js';
+import { deliveriesRouter } from './routes/deliveries.js';
+import { healthRouter } from './routes/health.js';
+import { recordsRouter } from './routes/records.js';
+import { subscriptionsRouter } from './routes/subscriptions.js';
+
+/** Builds the Express application. Express 5 passes rejected async handlers to the error handler. */
+export function createApp(ctx: ApiContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp<IncomingMessage, ServerResponse, never>({
+      logger: ctx.logger,
+      // Request and response bodies are never logged: they may carry signing secrets.
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, error): LevelWithSilent => (error !== undefined || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
+
+  app.use(healthRouter(ctx));
+  app.use(recordsRouter(ctx));
+  app.use(subscriptionsRouter(ctx));
+  app.use(deliveriesRouter(ctx));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(ctx.logger));
+  return app;
+}

@@ -1,0 +1,35 @@
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { openServices } from '../services.js';
+import { createApp } from './app.js';
+
+/** Entry point of the API process. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'doorbell-api' });
+  const services = await openServices(config, logger, 'doorbell-api');
+
+  const app = createApp({ ...services, logger, config });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(config.api.port, config.api.host, () => resolve(listening));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
+  logger.info({ url: `http://${config.api.host}:${port}` }, 'API listening');
+
+  const shutdown = async (signal: string): Promise<void> => {
+    logger.info({ signal }, 'API stopping');
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await services.close();
+    logger.info('API stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', (signal) => void shutdown(signal));
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`doorbell-api: ${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

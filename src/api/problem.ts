@@ -1,0 +1,124 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+
+export interface FieldError {
+  /** Where the bad value is, as `body.url`, `query.limit` or `path.kind`. */
+  field: string;
+  message: string;
+}
+
+/**
+ * An HTTP error answered as RFC 9457 problem details (`application/problem+json`). Every error
+ * the API means to send is one of these; anything else becomes a 500 without internals.
+ */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+
+  static notFound(what: string, id: string): HttpProblem {
+    return new HttpProblem(404, 'Not Found', `${what} ${JSON.stringify(id)} not found`);
+  }
+
+  static invalid(errors: FieldError[], status = 400): HttpProblem {
+    const detail = errors.map((error) => `${error.field}: ${error.message}`).join('; ');
+    return new HttpProblem(status, status === 422 ? 'Unprocessable Content' : 'Bad Request', detail, { errors });
+  }
+}
+
+/** Turns zod issues into field errors that say where the value is and what is expected. */
+export function fieldErrorsFrom(error: z.ZodError, location: 'body' | 'query' | 'path'): FieldError[] {
+  return error.issues.map((issue) => {
+    const path = [location, ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return { field: path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}; remove ${issue.keys.length > 1 ? 'them' : 'it'}` };
+    }
+    return { field: path, message: issue.message };
+  });
+}
+
+/** Parses a request part with a zod schema or throws a problem naming each bad field. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, location: 'body' | 'query' | 'path'): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw HttpProblem.invalid(fieldErrorsFrom(result.error, location), location === 'body' ? 422 : 400);
+  }
+  return result.data;
+}
+
+/** Rejects a request with a body that is not declared as JSON, before any parser reads it. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) {
+    const got = req.headers['content-type'] ?? 'none';
+    next(new HttpProblem(415, 'Unsupported Media Type', `request body must be JSON with Content-Type: application/json, got ${got}`));
+    return;
+  }
+  next();
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}; see the API section of the README`));
+};
+
+/** The one place where errors become responses. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      logger.error({ err: error, method: req.method, path: req.path }, 'Request failed');
+    }
+
+    for (const [name, value] of Object.entries(problem.extra.headers ?? {})) {
+      res.setHeader(name, value);
+    }
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: 'about:blank',
+          title: problem.title,
+          status: problem.status,
+          detail: problem.detail,
+          instance: req.originalUrl,
+          ...(problem.extra.errors === undefined ? {} : { errors: problem.extra.errors }),
+        }),
+      );
+  };
+}
+
+function toProblem(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) {
+    return error;
+  }
+
+  // Errors raised by body-parser carry a `type` and an HTTP status of their own.
+  const parserError = error as { type?: string; status?: number; limit?: number };
+  switch (parserError.type) {
+    case 'entity.parse.failed':
+      return new HttpProblem(400, 'Bad Request', 'request body is not valid JSON; check quoting, commas and brackets');
+    case 'entity.too.large':
+      return new HttpProblem(413, 'Content Too Large', `request body is larger than the limit of ${parserError.limit} bytes`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpProblem(415, 'Unsupported Media Type', 'request body must be UTF-8 encoded JSON');
+    case 'request.aborted':
+      return new HttpProblem(400, 'Bad Request', 'request body was not received completely');
+    default:
+      break;
+  }
+
+  if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) {
+    return new HttpProblem(503, 'Service Unavailable', 'the database is unreachable; nothing was written, retry later', { headers: { 'retry-after': '5' } });
+  }
+
+  return new HttpProblem(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+}

@@ -1,0 +1,84 @@
+import { Router } from 'express';
+import type { Filter } from 'mongodb';
+import { startDelivery } from '../../temporal/start-workflows.js';
+import type { DeliveryDocument } from '../../store/documents.js';
+import type { ApiContext } from '../context.js';
+import { HttpProblem, parseOrThrow } from '../problem.js';
+import { idParam, listDeliveriesQuery } from '../schemas.js';
+import { deliveryView } from '../views.js';
+
+export function deliveriesRouter(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/v1/deliveries', async (req, res) => {
+    const query = parseOrThrow(listDeliveriesQuery, req.query, 'query');
+    const filter: Filter<DeliveryDocument> = {};
+    if (query.subscriptionId !== undefined) {
+      filter.subscriptionId = query.subscriptionId;
+    }
+    if (query.eventId !== undefined) {
+      filter.eventId = query.eventId;
+    }
+    if (query.status !== undefined) {
+      filter.status = query.status as DeliveryDocument['status'];
+    }
+    if (query.cursor !== undefined) {
+      filter._id = { $gt: query.cursor };
+    }
+
+    const page = await ctx.store.deliveries.find(filter).sort({ _id: 1 }).limit(query.limit).project<DeliveryDocument>({ attempts: 0 }).toArray();
+    res.json({
+      data: page.map((delivery) => deliveryView(delivery, ctx.config.temporal, { withAttempts: false })),
+      nextCursor: page.length === query.limit ? page[page.length - 1]!._id : null,
+    });
+  });
+
+  router.get('/v1/deliveries/:id', async (req, res) => {
+    const { id } = parseOrThrow(idParam, req.params, 'path');
+    const delivery = await ctx.store.deliveries.findOne({ _id: id });
+    if (delivery === null) {
+      throw HttpProblem.notFound('delivery', id);
+    }
+    res.json(deliveryView(delivery, ctx.config.temporal, { withAttempts: true }));
+  });
+
+  /** Starts a new run of a delivery that has ended, with the same webhook-id, and a fresh retry window. */
+  router.post('/v1/deliveries/:id/redeliver', async (req, res) => {
+    const { id } = parseOrThrow(idParam, req.params, 'path');
+    const delivery = await ctx.store.deliveries.findOne({ _id: id });
+    if (delivery === null) {
+      throw HttpProblem.notFound('delivery', id);
+    }
+    if (delivery.status === 'pending' || delivery.status === 'retrying') {
+      throw new HttpProblem(409, 'Conflict', `delivery ${id} is still ${delivery.status}; wait for it to end, or pause the subscription first`);
+    }
+
+    const subscription = await ctx.store.subscriptions.findOne({ _id: delivery.subscriptionId });
+    if (subscription === null || subscription.status !== 'active') {
+      throw new HttpProblem(409, 'Conflict', `subscription ${delivery.subscriptionId} is ${subscription?.status ?? 'deleted'}; resume it before redelivering`);
+    }
+
+    await ctx.store.deliveries.updateOne({ _id: id }, { $set: { status: 'pending', statusReason: 'redelivery requested', nextAttemptAt: new Date(), updatedAt: new Date() } });
+    const started = await startDelivery(
+      ctx.temporal,
+      {
+        deliveryId: id,
+        eventId: delivery.eventId,
+        subscriptionId: delivery.subscriptionId,
+        kind: delivery.kind,
+        recordId: delivery.recordId,
+        retryWindowDays: subscription.retryWindowDays,
+      },
+      { rerun: true },
+    );
+    if (!started) {
+      throw new HttpProblem(409, 'Conflict', `delivery ${id} is already running`);
+    }
+
+    ctx.logger.info({ deliveryId: id, subscriptionId: delivery.subscriptionId, eventId: delivery.eventId }, 'Redelivery started');
+    const updated = await ctx.store.deliveries.findOne({ _id: id });
+    res.status(202).json(deliveryView(updated ?? delivery, ctx.config.temporal, { withAttempts: false }));
+  });
+
+  return router;
+}

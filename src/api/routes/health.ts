@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import type { ApiContext } from '../context.js';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+export function healthRouter(ctx: ApiContext): Router {
+  const router = Router();
+
+  /** Liveness: the process serves HTTP. */
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  /** Readiness: MongoDB and Temporal both answer, so writes can be accepted and dispatched. */
+  router.get('/readyz', async (_req, res) => {
+    const [mongo, temporal] = await Promise.all([
+      check(() => ctx.store.db.command({ ping: 1 })),
+      check(() => ctx.temporal.client.workflowService.getSystemInfo({})),
+    ]);
+    const ready = mongo === 'ok' && temporal === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { mongodb: mongo, temporal } });
+  });
+
+  return router;
+}
+
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}

@@ -1,0 +1,99 @@
+import { Router, json } from 'express';
+import { recordPath } from '../../domain/ids.js';
+import { VersionContentionError, writeRecord } from '../../domain/record-writes.js';
+import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
+import type { ApiContext } from '../context.js';
+import { HttpProblem, parseOrThrow, requireJsonBody } from '../problem.js';
+import { lookupBody, recordBody, recordParams } from '../schemas.js';
+import { recordView, subscriptionView } from '../views.js';
+
+export function recordsRouter(ctx: ApiContext): Router {
+  const router = Router();
+  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+
+  /** Create or update a record. Every write is an event with the next version of the record. */
+  router.put('/v1/records/:kind/:id', requireJsonBody, parseJson, async (req, res) => {
+    const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
+    const data = parseOrThrow(recordBody, req.body, 'body');
+
+    let written;
+    try {
+      written = await writeRecord(ctx, { kind, recordId: id, dataJson: JSON.stringify(data) });
+    } catch (error) {
+      if (error instanceof VersionContentionError) {
+        throw new HttpProblem(409, 'Conflict', error.message, { headers: { 'retry-after': '1' } });
+      }
+      throw error;
+    }
+
+    ctx.logger.info({ eventId: written.eventId, record: recordPath(kind, id), version: written.version, dispatched: written.dispatched }, 'Record written');
+    res
+      .status(written.created ? 201 : 200)
+      .location(`/v1/records/${kind}/${id}`)
+      .json({ kind, id, version: written.version, eventId: written.eventId });
+  });
+
+  router.get('/v1/records/:kind/:id', async (req, res) => {
+    const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
+    const record = await ctx.store.records.findOne({ _id: recordPath(kind, id) });
+    if (record === null) {
+      throw HttpProblem.notFound('record', recordPath(kind, id));
+    }
+    res.json(recordView(record));
+  });
+
+  /**
+   * Lookup-or-subscribe: returns the record when it exists; otherwise leaves a callback and
+   * answers 202 "update later", so the client stops polling and waits for the webhook.
+   */
+  router.post('/v1/records/:kind/:id/lookup', requireJsonBody, parseJson, async (req, res) => {
+    const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
+    const { callback } = parseOrThrow(lookupBody, req.body, 'body');
+    const path = recordPath(kind, id);
+
+    const existing = await ctx.store.records.findOne({ _id: path });
+    if (existing !== null) {
+      res.json({ status: 'found', record: recordView(existing) });
+      return;
+    }
+
+    let result;
+    try {
+      result = await findOrCreateLookupSubscription(ctx, {
+        target: path,
+        kind,
+        recordId: id,
+        url: callback.url,
+        method: callback.method,
+        secret: callback.secret,
+        retryWindowDays: callback.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : callback.retryWindowDays,
+      });
+    } catch (error) {
+      if (error instanceof SecretMismatchError) {
+        throw new HttpProblem(409, 'Conflict', `${error.message}; send the original secret, or omit callback.secret`, {
+          errors: [{ field: 'body.callback.secret', message: 'differs from the secret of the existing subscription' }],
+        });
+      }
+      throw error;
+    }
+
+    // The record may have been written while the subscription was being created, after the
+    // dispatch had already listed subscribers. Reading again closes that gap: either this read
+    // sees the record, or the dispatch runs later and sees the subscription.
+    const written = await ctx.store.records.findOne({ _id: path });
+    if (written !== null) {
+      res.json({ status: 'found', record: recordView(written), subscription: subscriptionView(result.subscription), ...(result.secret === null ? {} : { secret: result.secret }) });
+      return;
+    }
+
+    ctx.logger.info({ subscriptionId: result.subscription._id, record: path, created: result.created }, 'Lookup left a callback');
+    res.status(202).json({
+      status: 'pending',
+      message: `record ${path} does not exist yet; it will be sent to the callback URL when it is written`,
+      subscription: subscriptionView(result.subscription),
+      ...(result.secret === null ? {} : { secret: result.secret }),
+    });
+  });
+
+  return router;
+}

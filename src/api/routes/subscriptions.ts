@@ -1,0 +1,81 @@
+import { Router, json } from 'express';
+import type { Filter } from 'mongodb';
+import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
+import type { SubscriptionDocument } from '../../store/documents.js';
+import type { ApiContext } from '../context.js';
+import { HttpProblem, parseOrThrow, requireJsonBody } from '../problem.js';
+import { createSubscriptionBody, idParam, listSubscriptionsQuery } from '../schemas.js';
+import { subscriptionView } from '../views.js';
+
+export function subscriptionsRouter(ctx: ApiContext): Router {
+  const router = Router();
+  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+
+  router.post('/v1/subscriptions', requireJsonBody, parseJson, async (req, res) => {
+    const body = parseOrThrow(createSubscriptionBody, req.body, 'body');
+    const [kind, recordId] = body.target.split('/') as [string, string];
+
+    const { subscription, secret } = await createSubscription(ctx, {
+      target: body.target,
+      kind,
+      recordId: recordId === '*' ? null : recordId,
+      url: body.url,
+      method: body.method,
+      secret: body.secret,
+      retryWindowDays: body.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : body.retryWindowDays,
+    });
+
+    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target }, 'Subscription created');
+    res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
+  });
+
+  router.get('/v1/subscriptions', async (req, res) => {
+    const query = parseOrThrow(listSubscriptionsQuery, req.query, 'query');
+    const filter: Filter<SubscriptionDocument> = { status: query.status ?? { $ne: 'deleted' } };
+    if (query.target !== undefined) {
+      filter.target = query.target;
+    }
+    if (query.cursor !== undefined) {
+      filter._id = { $gt: query.cursor };
+    }
+
+    const page = await ctx.store.subscriptions.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
+    res.json({
+      data: page.map(subscriptionView),
+      nextCursor: page.length === query.limit ? page[page.length - 1]!._id : null,
+    });
+  });
+
+  router.get('/v1/subscriptions/:id', async (req, res) => {
+    const { id } = parseOrThrow(idParam, req.params, 'path');
+    const subscription = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
+    if (subscription === null) {
+      throw HttpProblem.notFound('subscription', id);
+    }
+    res.json(subscriptionView(subscription));
+  });
+
+  for (const [action, status] of [['pause', 'paused'], ['resume', 'active']] as const) {
+    router.post(`/v1/subscriptions/:id/${action}`, async (req, res) => {
+      const { id } = parseOrThrow(idParam, req.params, 'path');
+      const updated = await setSubscriptionStatus(ctx, id, status);
+      if (updated === null) {
+        throw HttpProblem.notFound('subscription', id);
+      }
+      ctx.logger.info({ subscriptionId: id, status }, 'Subscription status changed');
+      res.json(subscriptionView(updated));
+    });
+  }
+
+  router.delete('/v1/subscriptions/:id', async (req, res) => {
+    const { id } = parseOrThrow(idParam, req.params, 'path');
+    const deleted = await setSubscriptionStatus(ctx, id, 'deleted');
+    if (deleted === null) {
+      throw HttpProblem.notFound('subscription', id);
+    }
+    ctx.logger.info({ subscriptionId: id }, 'Subscription deleted');
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { RECORD_KEY_PATTERN, RECORD_KEY_RULE } from '../domain/ids.js';
+import { describeInvalidSecret } from '../domain/secrets.js';
+import { DELIVERY_STATUSES, HTTP_METHODS } from '../store/documents.js';
+
+const MAX_URL_LENGTH = 2048;
+const MAX_RETRY_WINDOW_DAYS = 3650;
+
+export const recordKey = z.string().regex(RECORD_KEY_PATTERN, RECORD_KEY_RULE);
+
+export const recordParams = z.object({ kind: recordKey, id: recordKey }).strict();
+
+export const idParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be an id as returned by the API') }).strict();
+
+/** An endpoint URL: absolute http(s), no credentials in it, at most 2048 characters. */
+export const endpointUrl = z
+  .string()
+  .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be an absolute URL such as https://example.com/hooks, got ${JSON.stringify(value)}` });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `endpoint URL must use http or https, got ${url.protocol}` });
+    }
+    if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'must not contain a username or password; authenticate receivers by the webhook signature' });
+    }
+  });
+
+export const httpMethod = z.enum(HTTP_METHODS, { message: `must be one of ${HTTP_METHODS.join(', ')}` });
+
+export const signingSecret = z.string().superRefine((value, ctx) => {
+  const problem = describeInvalidSecret(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem });
+  }
+});
+
+const retryWindowDays = z
+  .number({ message: 'must be a number of days, or null to retry without end' })
+  .positive('must be greater than 0, or null to retry without end')
+  .max(MAX_RETRY_WINDOW_DAYS, `must be at most ${MAX_RETRY_WINDOW_DAYS} days, or null to retry without end`)
+  .nullable();
+
+/** `kind/id` for one record or `kind/*` for every record of a kind. */
+export const subscriptionTarget = z
+  .string()
+  .superRefine((value, ctx) => {
+    const [kind, id, ...rest] = value.split('/');
+    const isValid = rest.length === 0 && kind !== undefined && id !== undefined && RECORD_KEY_PATTERN.test(kind) && (id === '*' || RECORD_KEY_PATTERN.test(id));
+    if (!isValid) {
+      ctx.addIssue({ code: 'custom', message: `must be "kind/id" or "kind/*", where kind and id ${RECORD_KEY_RULE}; got ${JSON.stringify(value)}` });
+    }
+  });
+
+export const callbackBody = z
+  .object({
+    url: endpointUrl,
+    method: httpMethod.default('POST'),
+    secret: signingSecret.optional(),
+    retryWindowDays: retryWindowDays.optional(),
+  })
+  .strict();
+
+export const lookupBody = z.object({ callback: callbackBody }).strict();
+
+export const createSubscriptionBody = callbackBody.extend({ target: subscriptionTarget }).strict();
+
+const limit = z.coerce.number({ message: 'must be an integer from 1 to 100' }).int('must be an integer from 1 to 100').min(1, 'must be an integer from 1 to 100').max(100, 'must be an integer from 1 to 100').default(50);
+const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be the nextCursor of a previous page').optional();
+
+export const listSubscriptionsQuery = z
+  .object({
+    target: subscriptionTarget.optional(),
+    status: z.enum(['active', 'paused', 'disabled'], { message: 'must be one of active, paused, disabled' }).optional(),
+    limit,
+    cursor,
+  })
+  .strict();
+
+export const listDeliveriesQuery = z
+  .object({
+    subscriptionId: z.string().regex(/^sub_[A-Za-z0-9]{1,40}$/, 'must be a subscription id such as sub_01J...').optional(),
+    eventId: z.string().regex(/^evt_[A-Za-z0-9]{1,40}$/, 'must be an event id such as evt_01J...').optional(),
+    status: z.enum(DELIVERY_STATUSES as [string, ...string[]], { message: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
+    limit,
+    cursor,
+  })
+  .strict();
+
+/** A record body: any JSON object. */
+export const recordBody = z.record(z.string(), z.unknown(), { message: 'record body must be a JSON object' });

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const encryptionKeySchema = z
+  .string()
+  .refine((value) => Buffer.from(value, 'base64').length === 32, {
+    message: 'must be 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
+  });
+
+/** Environment variables Doorbell reads, with their defaults. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: booleanFromEnv.optional(),
+
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: z.url().optional(),
+  MAX_REQUEST_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017/'),
+  MONGODB_DATABASE: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('doorbell'),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('doorbell'),
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+
+  DOORBELL_ENCRYPTION_KEY: encryptionKeySchema,
+
+  DELIVERY_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: z.coerce.number().positive().max(3650).default(30),
+  DISPATCH_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+
+  RECONCILER_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  RECONCILER_MIN_AGE_MS: z.coerce.number().int().min(0).default(15_000),
+});
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  log: { level: string; pretty: boolean };
+  api: { host: string; port: number; publicBaseUrl: string | undefined; maxRequestBodyBytes: number };
+  mongo: { uri: string; database: string };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  encryptionKey: Buffer;
+  delivery: { attemptTimeoutMs: number; defaultRetryWindowDays: number; dispatchPageSize: number };
+  reconciler: { intervalMs: number; minAgeMs: number };
+};
+
+/** Error raised when an environment variable is missing or invalid; the message names each one. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses and validates the environment once at start-up.
+ *
+ * @throws ConfigError naming every invalid variable, so the process can stop with a clear message.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const value = name === 'DOORBELL_ENCRYPTION_KEY' ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `${name}: ${issue.message}${value}`;
+    });
+    throw new ConfigError(issues);
+  }
+
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? e.NODE_ENV === 'development' },
+    api: {
+      host: e.HOST,
+      port: e.PORT,
+      publicBaseUrl: e.PUBLIC_BASE_URL,
+      maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+    },
+    mongo: { uri: e.MONGODB_URI, database: e.MONGODB_DATABASE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+    },
+    encryptionKey: Buffer.from(e.DOORBELL_ENCRYPTION_KEY, 'base64'),
+    delivery: {
+      attemptTimeoutMs: e.DELIVERY_ATTEMPT_TIMEOUT_MS,
+      defaultRetryWindowDays: e.DELIVERY_DEFAULT_RETRY_WINDOW_DAYS,
+      dispatchPageSize: e.DISPATCH_PAGE_SIZE,
+    },
+    reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
+  };
+}

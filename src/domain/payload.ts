@@ -1,0 +1,19 @@
+import type { EventDocument } from '../store/documents.js';
+
+/**
+ * Builds the JSON body of a webhook for an event, following the Standard Webhooks payload shape
+ * (`type`, `timestamp`, `data`). The record is spliced in from its stored JSON text so the
+ * receiver gets the provider's bytes unchanged. The body depends only on the event, so every
+ * attempt of a delivery sends the same bytes.
+ */
+export function buildWebhookBody(event: EventDocument): string {
+  const envelope = {
+    type: event.type,
+    timestamp: event.createdAt.toISOString(),
+    data: { kind: event.kind, id: event.recordId, version: event.version, eventId: event._id },
+  };
+  const head = JSON.stringify(envelope);
+
+  // Insert `"record": <stored JSON>` as the last member of `data`: head ends with `}}`.
+  return `${head.slice(0, -2)},"record":${event.dataJson}}}`;
+}

@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { Store } from '../store/mongo.js';
+import type { TemporalTarget } from '../temporal/start-workflows.js';
+import { dispatchEvent, projectEvent } from './record-writes.js';
+
+/** Events handled per pass; the next pass picks up the rest. */
+const BATCH_SIZE = 500;
+
+/**
+ * Finds events that were written but never dispatched (the API died between its MongoDB write and
+ * the workflow start, or Temporal was unreachable) and finishes them: projects the record and starts
+ * the dispatch. Events younger than `minAgeMs` are left to the API request still handling them.
+ * Safe to run in several workers at once, because projection and dispatch are idempotent.
+ *
+ * @returns the number of events dispatched in this pass.
+ */
+export async function reconcileOnce(deps: { store: Store; temporal: TemporalTarget; logger: Logger }, options: { minAgeMs: number }): Promise<number> {
+  const cutoff = new Date(Date.now() - options.minAgeMs);
+  const events = await deps.store.events.find({ dispatchedAt: null, createdAt: { $lte: cutoff } }).sort({ createdAt: 1 }).limit(BATCH_SIZE).toArray();
+
+  let dispatched = 0;
+  for (const event of events) {
+    await projectEvent(deps.store, event);
+    if (await dispatchEvent(deps, event)) {
+      dispatched++;
+    }
+  }
+
+  if (events.length > 0) {
+    deps.logger.info({ found: events.length, dispatched }, 'Reconciler dispatched missed events');
+  }
+  return dispatched;
+}
+
+/** Runs reconcileOnce every `intervalMs` until the returned stop function is called. */
+export function startReconciler(deps: { store: Store; temporal: TemporalTarget; logger: Logger }, options: { intervalMs: number; minAgeMs: number }): () => Promise<void> {
+  let stopped = false;
+  let current: Promise<void> | null = null;
+
+  const tick = async (): Promise<void> => {
+    try {
+      await reconcileOnce(deps, options);
+    } catch (error) {
+      deps.logger.error({ err: error }, 'Reconciler pass failed; retrying next interval');
+    }
+  };
+
+  // A pass that outlasts the interval is not overlapped by the next one.
+  const timer = setInterval(() => {
+    if (!stopped && current === null) {
+      current = tick().finally(() => {
+        current = null;
+      });
+    }
+  }, options.intervalMs);
+  timer.unref();
+
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await current;
+  };
+}

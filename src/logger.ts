@@ -1,0 +1,21 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Creates the process logger: JSON lines in production, readable lines when `pretty` is set.
+ * Secrets are redacted by path as a second line of defence; code must still never log them.
+ */
+export function createLogger(options: { level: string; pretty: boolean; name: string }): Logger {
+  return pino({
+    name: options.name,
+    level: options.level,
+    redact: {
+      paths: ['secret', '*.secret', 'req.headers.authorization', 'headers["webhook-signature"]'],
+      censor: '[redacted]',
+    },
+    ...(options.pretty
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : {}),
+  });
+}

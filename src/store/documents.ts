@@ -1,0 +1,91 @@
+/** The shapes of Doorbell's MongoDB documents. Ids are strings so they read the same in logs, URLs and Temporal. */
+
+export type EventType = 'record.created' | 'record.updated';
+
+export const HTTP_METHODS = ['POST', 'PUT', 'PATCH'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface RecordDocument {
+  /** `kind/id`, the record path. */
+  _id: string;
+  kind: string;
+  recordId: string;
+  version: number;
+  /** The record body as received, kept as JSON text so it is delivered byte for byte and never read as a query. */
+  dataJson: string;
+  lastEventId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One create or update of a record. The events collection is the outbox that dispatch reads from. */
+export interface EventDocument {
+  _id: string;
+  type: EventType;
+  kind: string;
+  recordId: string;
+  version: number;
+  dataJson: string;
+  createdAt: Date;
+  /** When a dispatch workflow was started for this event; null until then, which the reconciler looks for. */
+  dispatchedAt: Date | null;
+}
+
+export type SubscriptionStatus = 'active' | 'paused' | 'disabled' | 'deleted';
+
+export interface SubscriptionDocument {
+  _id: string;
+  /** `kind/id` for one record or `kind/*` for every record of a kind. */
+  target: string;
+  kind: string;
+  /** Null when the subscription watches the whole kind. */
+  recordId: string | null;
+  url: string;
+  method: HttpMethod;
+  /** The signing secret, encrypted with AES-256-GCM; never returned by the API after creation. */
+  secretCiphertext: string;
+  status: SubscriptionStatus;
+  statusReason: string | null;
+  /** How long a delivery is retried; null retries until it succeeds or the subscription stops. */
+  retryWindowDays: number | null;
+  /** Unique key that makes lookup-or-subscribe idempotent: one subscription per target, method and URL. */
+  dedupeKey: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'];
+
+export interface AttemptDocument {
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  /** HTTP status of the response, or null when no response arrived. */
+  statusCode: number | null;
+  /** Network error or timeout, or null when a response arrived. */
+  error: string | null;
+  /** The first bytes of the response body, for debugging a receiver. */
+  responseBody: string | null;
+}
+
+/** One event to one subscription; its id is also the `webhook-id` header. */
+export interface DeliveryDocument {
+  _id: string;
+  eventId: string;
+  eventType: EventType;
+  subscriptionId: string;
+  kind: string;
+  recordId: string;
+  version: number;
+  status: DeliveryStatus;
+  statusReason: string | null;
+  attemptCount: number;
+  /** The most recent attempts, oldest first; older ones stay in the workflow history. */
+  attempts: AttemptDocument[];
+  nextAttemptAt: Date | null;
+  workflowId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -1,0 +1,51 @@
+import { MongoClient, type Collection, type Db } from 'mongodb';
+import type { DeliveryDocument, EventDocument, RecordDocument, SubscriptionDocument } from './documents.js';
+
+export interface Store {
+  client: MongoClient;
+  db: Db;
+  records: Collection<RecordDocument>;
+  events: Collection<EventDocument>;
+  subscriptions: Collection<SubscriptionDocument>;
+  deliveries: Collection<DeliveryDocument>;
+}
+
+/** Connects to MongoDB (or a compatible server) and creates the indexes Doorbell relies on. */
+export async function openStore(options: { uri: string; database: string; appName: string }): Promise<Store> {
+  const client = new MongoClient(options.uri, {
+    appName: options.appName,
+    serverSelectionTimeoutMS: 10_000,
+    // A write that lost its connection is retried once by the driver; ours are idempotent by id.
+    retryWrites: true,
+  });
+  await client.connect();
+
+  const db = client.db(options.database);
+  const store: Store = {
+    client,
+    db,
+    records: db.collection('records'),
+    events: db.collection('events'),
+    subscriptions: db.collection('subscriptions'),
+    deliveries: db.collection('deliveries'),
+  };
+  await ensureIndexes(store);
+  return store;
+}
+
+async function ensureIndexes(store: Store): Promise<void> {
+  // The unique version index is what keeps two concurrent writers from both claiming a version.
+  await store.events.createIndex({ kind: 1, recordId: 1, version: 1 }, { unique: true, name: 'record_version_unique' });
+  await store.events.createIndex({ dispatchedAt: 1, createdAt: 1 }, { name: 'undispatched' });
+
+  await store.subscriptions.createIndex({ dedupeKey: 1 }, { unique: true, name: 'dedupe_key_unique' });
+  await store.subscriptions.createIndex({ target: 1, status: 1, _id: 1 }, { name: 'target_status' });
+
+  await store.deliveries.createIndex({ subscriptionId: 1, status: 1, _id: 1 }, { name: 'subscription_status' });
+  await store.deliveries.createIndex({ eventId: 1 }, { name: 'event' });
+}
+
+/** True for MongoDB's duplicate key error (E11000). */
+export function isDuplicateKeyError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 11000;
+}

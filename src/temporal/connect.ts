@@ -1,0 +1,42 @@
+import { Client, Connection } from '@temporalio/client';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import protos from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+
+// @temporalio/proto is CommonJS; its namespaces are reached through the default export.
+const { IndexedValueType } = protos.temporal.api.enums.v1;
+
+/** Connects a Temporal client, the kind the API and activities use to start and cancel workflows. */
+export async function connectClient(options: { address: string; namespace: string }): Promise<Client> {
+  const connection = await Connection.connect({ address: options.address });
+  return new Client({ connection, namespace: options.namespace });
+}
+
+/**
+ * Registers Doorbell's custom search attributes so deliveries can be filtered in the Web UI.
+ * Already registered ones are kept. A server that refuses (Temporal Cloud manages them in its
+ * console) is logged, because workflows still run there once the attributes exist.
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string, logger: Logger): Promise<void> {
+  const wanted = Object.values(SEARCH_ATTRIBUTES).map((key) => key.name);
+  try {
+    const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
+    const missing = wanted.filter((name) => existing.customAttributes?.[name] === undefined);
+    if (missing.length === 0) {
+      return;
+    }
+
+    await client.connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+    logger.info({ added: missing }, 'Search attributes registered');
+  } catch (error) {
+    const code = (error as { code?: number }).code;
+    if (code === grpcStatus.ALREADY_EXISTS) {
+      return;
+    }
+    logger.warn({ err: error, wanted }, 'Could not register search attributes; register them on the server, or deliveries will fail to start');
+  }
+}

@@ -1,0 +1,82 @@
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createActivities } from './activities/index.js';
+import { WebhookSender } from './activities/send-webhook.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { startReconciler } from './domain/reconciler.js';
+import { createLogger, type Logger } from './logger.js';
+import { openServices, type Services } from './services.js';
+import { ensureSearchAttributes } from './temporal/connect.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/** Sends the Temporal SDK's log lines, workflow and activity `log` included, to pino. */
+export function installTemporalLogger(logger: Logger): void {
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      logger[levels[entry.level]]({ ...entry.meta }, entry.message);
+    }),
+  });
+}
+
+/**
+ * Builds a worker for Doorbell's task queue. Tests call this too, with a prebuilt workflow
+ * bundle so each test does not bundle again.
+ */
+export async function createWorker(options: {
+  config: Config;
+  services: Services;
+  connection: NativeConnection;
+  workflowBundle?: { code: string };
+}): Promise<{ worker: Worker; sender: WebhookSender }> {
+  const sender = new WebhookSender({ timeoutMs: options.config.delivery.attemptTimeoutMs, userAgent: 'Doorbell-Webhooks/0.1' });
+  const activities = createActivities({
+    store: options.services.store,
+    temporal: options.services.temporal,
+    secretBox: options.services.secretBox,
+    sender,
+    dispatchPageSize: options.config.delivery.dispatchPageSize,
+  });
+
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.config.temporal.namespace,
+    taskQueue: options.config.temporal.taskQueue,
+    activities,
+    ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
+  });
+  return { worker, sender };
+}
+
+/** Entry point of the worker process: the Temporal worker and the reconciler loop. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'doorbell-worker' });
+  installTemporalLogger(logger);
+
+  const services = await openServices(config, logger, 'doorbell-worker');
+  await ensureSearchAttributes(services.temporal.client, config.temporal.namespace, logger);
+
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const { worker, sender } = await createWorker({ config, services, connection });
+  const stopReconciler = startReconciler({ ...services, logger }, config.reconciler);
+
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker started');
+  // The SDK shuts the worker down on SIGINT and SIGTERM, letting running activities finish first.
+  await worker.run();
+
+  await stopReconciler();
+  await sender.close();
+  await connection.close();
+  await services.close();
+  logger.info('Worker stopped');
+}
+
+const isEntryPoint = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (isEntryPoint) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`doorbell-worker: ${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}

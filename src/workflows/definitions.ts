@@ -1,0 +1,53 @@
+/**
+ * Names, inputs and search attributes shared by the workflows, the activities and the API.
+ * This module is imported into the workflow sandbox, so it must stay free of Node.js APIs.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const DISPATCH_WORKFLOW = 'dispatchWorkflow';
+export const DELIVERY_WORKFLOW = 'deliveryWorkflow';
+
+/** Custom search attributes, registered with the Temporal server by the worker at start-up. */
+export const SEARCH_ATTRIBUTES = {
+  subscriptionId: defineSearchAttributeKey('DoorbellSubscriptionId', SearchAttributeType.KEYWORD),
+  record: defineSearchAttributeKey('DoorbellRecord', SearchAttributeType.KEYWORD),
+  eventId: defineSearchAttributeKey('DoorbellEventId', SearchAttributeType.KEYWORD),
+  deliveryStatus: defineSearchAttributeKey('DoorbellDeliveryStatus', SearchAttributeType.KEYWORD),
+} as const;
+
+export function dispatchWorkflowId(eventId: string): string {
+  return `dispatch:${eventId}`;
+}
+
+/** The event id and subscription id make the delivery's workflow id, so a repeated start finds the first one. */
+export function deliveryWorkflowId(eventId: string, subscriptionId: string): string {
+  return `delivery:${eventId}:${subscriptionId}`;
+}
+
+export interface DispatchWorkflowInput {
+  eventId: string;
+  /** The last subscription id handled by an earlier run, when the workflow continued as new. */
+  afterSubscriptionId?: string | null;
+  deliveriesStarted?: number;
+}
+
+export interface DispatchWorkflowResult {
+  deliveriesStarted: number;
+}
+
+export interface DeliveryWorkflowInput {
+  deliveryId: string;
+  eventId: string;
+  subscriptionId: string;
+  /** How long to keep retrying; null retries until the delivery succeeds or is stopped. */
+  retryWindowMs: number | null;
+  /** Carried across continue-as-new so the retry window and attempt numbers continue. */
+  retryDeadlineMs?: number | null;
+  attemptsMade?: number;
+}
+
+export type DeliveryWorkflowResult = {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  attempts: number;
+  reason: string | null;
+};

@@ -1,0 +1,108 @@
+import {
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import { SEARCH_ATTRIBUTES, type DeliveryWorkflowInput, type DeliveryWorkflowResult } from './definitions.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * One attempt is one activity call. HTTP failures are returned as outcomes, not thrown, so every
+ * attempt lands in history with its status. Thrown errors mean Doorbell itself failed (MongoDB
+ * unreachable, worker lost), and Temporal retries those without counting an attempt.
+ */
+const ATTEMPT_OPTIONS = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+} as const;
+
+const BOOKKEEPING_OPTIONS = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+} as const;
+
+/** Attempts per run before the workflow continues as new, which keeps a years-long retry history small. */
+const ATTEMPTS_PER_RUN = 100;
+
+const { attemptDelivery } = proxyActivities<Activities>(ATTEMPT_OPTIONS);
+const { finishDelivery } = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
+
+/**
+ * Delivers one event to one subscription: attempts, then waits on a durable timer by the retry
+ * schedule, until the receiver answers 2xx, answers 410 Gone, the subscription stops, or the
+ * retry window ends. Cancelling the workflow (pausing or deleting the subscription) ends it.
+ */
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryWorkflowResult> {
+  const retryDeadlineMs =
+    input.retryDeadlineMs !== undefined
+      ? input.retryDeadlineMs
+      : input.retryWindowMs === null
+        ? null
+        : workflowInfo().runStartTime.getTime() + input.retryWindowMs;
+
+  let attempt = input.attemptsMade ?? 0;
+  try {
+    for (let attemptsThisRun = 0; ; attemptsThisRun++) {
+      if (attemptsThisRun >= ATTEMPTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        return await continueAsNew<typeof deliveryWorkflow>({ ...input, retryDeadlineMs, attemptsMade: attempt });
+      }
+
+      attempt++;
+      const outcome = await attemptDelivery({ deliveryId: input.deliveryId, attempt, scheduledAtMs: Date.now(), retryDeadlineMs });
+
+      switch (outcome.kind) {
+        case 'delivered':
+          return finish('succeeded', attempt, null);
+        case 'gone':
+          return finish('failed', attempt, 'receiver answered 410 Gone; subscription disabled');
+        case 'skipped':
+          return finish('cancelled', attempt - 1, outcome.reason);
+        case 'failed':
+          if (outcome.plan.kind === 'give-up') {
+            return finish('failed', attempt, outcome.plan.reason);
+          }
+          setStatus('retrying');
+          log.info('Delivery attempt failed, retrying later', {
+            deliveryId: input.deliveryId,
+            attempt,
+            statusCode: outcome.statusCode,
+            error: outcome.error,
+            delayMs: outcome.plan.delayMs,
+          });
+          await sleep(outcome.plan.delayMs);
+          break;
+        default:
+          return assertNever(outcome);
+      }
+    }
+  } catch (error) {
+    if (!isCancellation(error)) {
+      throw error;
+    }
+
+    const reason = 'delivery cancelled: the subscription was paused or deleted, or the workflow was cancelled';
+    await CancellationScope.nonCancellable(() => finishDelivery({ deliveryId: input.deliveryId, status: 'cancelled', reason }));
+    setStatus('cancelled');
+    throw error;
+  }
+}
+
+function finish(status: DeliveryWorkflowResult['status'], attempts: number, reason: string | null): DeliveryWorkflowResult {
+  setStatus(status);
+  return { status, attempts, reason };
+}
+
+function setStatus(status: string): void {
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.deliveryStatus, value: status }]);
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected attempt outcome: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,3 @@
+// The worker bundles this file into the workflow sandbox: export workflows only.
+export { dispatchWorkflow } from './dispatch.js';
+export { deliveryWorkflow } from './delivery.js';

@@ -1,0 +1,109 @@
+import type { Server } from 'node:http';
+import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app.js';
+import type { Config } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import { openServices, type Services } from '../../src/services.js';
+import { WORKFLOWS_PATH, createWorker, installTemporalLogger } from '../../src/worker.js';
+import { testConfig } from './env.js';
+
+let bundlePromise: Promise<{ code: string }> | undefined;
+let isRuntimeInstalled = false;
+
+/** Bundles the workflows once per test process; every worker in the process reuses it. */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+  return bundlePromise;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * The real Doorbell stack for one test file: the API on a loopback port and a worker, both
+ * connected to the MongoDB-compatible server and the Temporal dev server that `npm test` started.
+ */
+export class Stack {
+  private server: Server | undefined;
+  private worker: Worker | undefined;
+  private workerRun: Promise<void> | undefined;
+  private connection: NativeConnection | undefined;
+  private closeSender: (() => Promise<void>) | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly services: Services,
+    readonly logger: Logger,
+  ) {}
+
+  static async start(overrides: Record<string, string> = {}): Promise<Stack> {
+    const config = testConfig(overrides);
+    const logger = createLogger({ level: config.log.level, pretty: false, name: 'doorbell-test' });
+    if (!isRuntimeInstalled) {
+      // The SDK's runtime is global to the process and is installed once, before the first worker.
+      installTemporalLogger(logger);
+      isRuntimeInstalled = true;
+    }
+    const services = await openServices(config, logger, 'doorbell-test');
+    const stack = new Stack(config, services, logger);
+    await stack.startApi();
+    await stack.startWorker();
+    return stack;
+  }
+
+  async startApi(): Promise<void> {
+    const app = createApp({ ...this.services, logger: this.logger, config: this.config });
+    this.server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+  }
+
+  async startWorker(): Promise<void> {
+    this.connection = await NativeConnection.connect({ address: this.config.temporal.address });
+    const { worker, sender } = await createWorker({ config: this.config, services: this.services, connection: this.connection, workflowBundle: await workflowBundle() });
+    this.worker = worker;
+    this.closeSender = () => sender.close();
+    this.workerRun = worker.run();
+  }
+
+  /** Stops the worker as a crash or deploy would; pending deliveries wait in Temporal meanwhile. */
+  async stopWorker(): Promise<void> {
+    this.worker?.shutdown();
+    await this.workerRun;
+    await this.closeSender?.();
+    await this.connection?.close();
+    this.worker = undefined;
+  }
+
+  get apiUrl(): string {
+    const address = this.server?.address();
+    if (typeof address !== 'object' || address === null) {
+      throw new Error('API is not listening');
+    }
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Sends a JSON request to the API and parses the JSON (or problem+json) answer. */
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const response = await fetch(`${this.apiUrl}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.worker !== undefined) {
+      await this.stopWorker();
+    }
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+    await this.services.store.db.dropDatabase();
+    await this.services.close();
+  }
+}
