@@ -1,7 +1,8 @@
 /**
  * `npm test`: installs the local servers if missing, starts a MongoDB-compatible server and a
  * Temporal dev server on free loopback ports, runs every test file with node's test runner, and
- * stops the servers. `--unit` runs the unit tests only, without servers.
+ * stops the servers. `--unit` runs the unit tests only, without servers; test file paths given
+ * as arguments run only those files.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -19,7 +20,8 @@ function testFiles(folder: string): string[] {
 
 async function main(): Promise<number> {
   const unitOnly = process.argv.includes('--unit');
-  const files = unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
+  const named = process.argv.slice(2).filter((arg) => arg.endsWith('.test.ts'));
+  const files = named.length > 0 ? named : unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
 
   const servers: RunningServer[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };

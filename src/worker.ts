@@ -15,7 +15,9 @@ export function installTemporalLogger(logger: Logger): void {
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => {
-      logger[levels[entry.level]]({ ...entry.meta }, entry.message);
+      // The worker's own INFO lines (bundler output, state changes) are start-up noise; keep them at debug.
+      const level = entry.level === 'INFO' && entry.meta?.sdkComponent === 'worker' ? 'debug' : levels[entry.level];
+      logger[level]({ ...entry.meta }, entry.message);
     }),
   });
 }

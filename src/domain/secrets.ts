@@ -36,6 +36,7 @@ export function describeInvalidSecret(secret: string): string | undefined {
 const CIPHER = 'aes-256-gcm';
 const CIPHERTEXT_VERSION = 'v1';
 const IV_BYTES = 12;
+const AUTH_TAG_BYTES = 16;
 
 /**
  * Encrypts signing secrets at rest with AES-256-GCM. The subscription id is bound as additional
@@ -64,10 +65,11 @@ export class SecretBox {
       throw new Error(`cannot decrypt the secret of subscription ${subscriptionId}: unknown format`);
     }
 
-    const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(iv, 'base64'));
+    // Pinning the tag length matters because GCM would otherwise accept a tag cut to as few as 4 bytes.
+    const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(iv, 'base64'), { authTagLength: AUTH_TAG_BYTES });
     decipher.setAAD(Buffer.from(subscriptionId));
-    decipher.setAuthTag(Buffer.from(tag, 'base64'));
     try {
+      decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
     } catch {
       throw new Error(`cannot decrypt the secret of subscription ${subscriptionId}: wrong DOORBELL_ENCRYPTION_KEY or tampered data`);

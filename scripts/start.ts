@@ -1,0 +1,168 @@
+/**
+ * `npm start`: runs the whole Doorbell stack on this machine. It starts what the user does not
+ * already have (the Temporal dev server persisted to .doorbell/data/temporal.db with its Web UI,
+ * and a MongoDB-compatible server persisted to .doorbell/data/mongo), then the worker and the
+ * API, prints the URLs, and stops everything on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  DOORBELL_HOME,
+  PROJECT_ROOT,
+  ensureServerBinaries,
+  isPortOpen,
+  log,
+  startMongo,
+  startTemporalDevServer,
+  stopProcess,
+  type RunningServer,
+} from './lib/local-servers.js';
+
+const TEMPORAL_PORT = 7233;
+const TEMPORAL_UI_PORT = 8233;
+const MONGO_PORT = 27017;
+const API_READY_TIMEOUT_MS = 120_000;
+
+const servers: RunningServer[] = [];
+const children: ChildProcess[] = [];
+let isStopping = false;
+
+/** Returns the local encryption key for signing secrets, generating it on first run. */
+function localEncryptionKey(): string {
+  const keyFile = path.join(DOORBELL_HOME, 'encryption-key');
+  if (!existsSync(keyFile)) {
+    mkdirSync(DOORBELL_HOME, { recursive: true });
+    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+    log(`generated a local encryption key for signing secrets in ${path.relative(PROJECT_ROOT, keyFile)}; set DOORBELL_ENCRYPTION_KEY in production`);
+  }
+  return readFileSync(keyFile, 'utf8').trim();
+}
+
+async function startTemporal(binary: string): Promise<{ address: string; uiUrl: string }> {
+  if (process.env.TEMPORAL_ADDRESS !== undefined) {
+    log(`using Temporal at ${process.env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
+    return { address: process.env.TEMPORAL_ADDRESS, uiUrl: process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${TEMPORAL_UI_PORT}` };
+  }
+  if (await isPortOpen(TEMPORAL_PORT)) {
+    log(`port ${TEMPORAL_PORT} is in use; assuming a Temporal server is already running there`);
+    return { address: `127.0.0.1:${TEMPORAL_PORT}`, uiUrl: `http://127.0.0.1:${TEMPORAL_UI_PORT}` };
+  }
+
+  log(`starting the Temporal dev server (${binary})`);
+  const temporal = await startTemporalDevServer({
+    binary,
+    port: TEMPORAL_PORT,
+    uiPort: TEMPORAL_UI_PORT,
+    dbFile: path.join(DOORBELL_HOME, 'data', 'temporal.db'),
+    logFile: path.join(DOORBELL_HOME, 'logs', 'temporal.log'),
+  });
+  servers.push(temporal);
+  return { address: temporal.address, uiUrl: `http://127.0.0.1:${TEMPORAL_UI_PORT}` };
+}
+
+async function startMongoServer(mongo: ReturnType<typeof ensureServerBinaries>['mongo']): Promise<string> {
+  if (process.env.MONGODB_URI !== undefined) {
+    log('using MongoDB at MONGODB_URI');
+    return process.env.MONGODB_URI;
+  }
+  if (await isPortOpen(MONGO_PORT)) {
+    log(`port ${MONGO_PORT} is in use; assuming a MongoDB server is already running there`);
+    return `mongodb://127.0.0.1:${MONGO_PORT}/`;
+  }
+
+  log(mongo.kind === 'mongod' ? 'starting mongod from PATH' : 'starting the MongoDB-compatible server (FerretDB, SQLite backend)');
+  const server = await startMongo({ mongo, port: MONGO_PORT, dataDir: path.join(DOORBELL_HOME, 'data', mongo.kind === 'mongod' ? 'mongod' : 'mongo'), logFile: path.join(DOORBELL_HOME, 'logs', 'mongo.log') });
+  servers.push(server);
+  return server.uri;
+}
+
+/** Runs one of Doorbell's own processes; its log lines go to this terminal. */
+function startDoorbellProcess(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: PROJECT_ROOT, env, stdio: 'inherit' });
+  child.once('exit', (code, signal) => {
+    if (!isStopping) {
+      log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+      void stopAll(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForApi(url: string): Promise<void> {
+  const deadline = Date.now() + API_READY_TIMEOUT_MS;
+  while (Date.now() < deadline && !isStopping) {
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) {
+        return;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the API at ${url} was not ready within ${API_READY_TIMEOUT_MS / 1000} s`);
+}
+
+async function stopAll(exitCode: number): Promise<never> {
+  if (!isStopping) {
+    isStopping = true;
+    log('stopping');
+    // The API first, so no write arrives while the worker drains; the servers last.
+    for (const child of children.reverse()) {
+      await stopProcess(child, 15_000);
+    }
+    for (const server of servers.reverse()) {
+      await server.stop();
+    }
+    log('stopped');
+  }
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  const binaries = ensureServerBinaries({ needMongo: process.env.MONGODB_URI === undefined });
+  const temporal = await startTemporal(binaries.temporal);
+  const mongoUri = await startMongoServer(binaries.mongo);
+
+  const port = process.env.PORT ?? '3000';
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MONGODB_URI: mongoUri,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_UI_URL: temporal.uiUrl,
+    DOORBELL_ENCRYPTION_KEY: process.env.DOORBELL_ENCRYPTION_KEY ?? localEncryptionKey(),
+    PORT: port,
+  };
+
+  startDoorbellProcess('worker', 'src/worker.ts', env);
+  startDoorbellProcess('API', 'src/api/main.ts', env);
+  await waitForApi(apiUrl);
+
+  process.stdout.write(
+    [
+      '',
+      'Doorbell is running:',
+      `  API           ${apiUrl}   (GET /readyz, PUT /v1/records/{kind}/{id}, ...)`,
+      `  Temporal UI   ${temporal.uiUrl}   (every dispatch and delivery, with its history)`,
+      `  Temporal      ${temporal.address}`,
+      `  MongoDB       ${mongoUri}`,
+      `  Logs of the servers: ${path.relative(PROJECT_ROOT, path.join(DOORBELL_HOME, 'logs'))}/`,
+      '',
+      'Try `npm run demo` in another terminal. Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`npm start: ${error instanceof Error ? error.message : String(error)}\n`);
+  await stopAll(1);
+});

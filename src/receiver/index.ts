@@ -1,0 +1,150 @@
+/**
+ * The receiver kit: what an application needs to accept Doorbell's webhooks safely. It verifies
+ * the Standard Webhooks signature over the raw body, rejects stale timestamps (replays), and
+ * drops repeats of a `webhook-id` that was already handled, since delivery is at least once.
+ */
+import express, { type RequestHandler } from 'express';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+
+export interface WebhookEvent<TRecord = unknown> {
+  type: 'record.created' | 'record.updated';
+  timestamp: string;
+  data: { kind: string; id: string; version: number; eventId: string; record: TRecord };
+}
+
+/** Remembers handled webhook ids. Implement it over a shared store when several instances receive. */
+export interface DuplicateStore {
+  has(webhookId: string): Promise<boolean> | boolean;
+  add(webhookId: string): Promise<void> | void;
+}
+
+/**
+ * Keeps handled ids in memory for ttlMs, at most maxEntries of them (oldest dropped first).
+ * Suits one process; ids are forgotten on restart, so the handler should still be idempotent.
+ */
+export class MemoryDuplicateStore implements DuplicateStore {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly options: { ttlMs: number; maxEntries: number } = { ttlMs: 24 * 60 * 60 * 1000, maxEntries: 100_000 }) {}
+
+  has(webhookId: string): boolean {
+    const expiresAt = this.seen.get(webhookId);
+    return expiresAt !== undefined && expiresAt > Date.now();
+  }
+
+  add(webhookId: string): void {
+    this.seen.delete(webhookId);
+    this.seen.set(webhookId, Date.now() + this.options.ttlMs);
+    // Map keeps insertion order, so the first keys are the oldest.
+    for (const oldest of this.seen.keys()) {
+      if (this.seen.size <= this.options.maxEntries) {
+        break;
+      }
+      this.seen.delete(oldest);
+    }
+  }
+}
+
+/** Why a webhook was rejected; `status` is what the receiver should answer. */
+export class WebhookRejectedError extends Error {
+  constructor(
+    readonly reason: 'missing-headers' | 'invalid-signature' | 'stale-timestamp' | 'invalid-payload',
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WebhookRejectedError';
+  }
+}
+
+/**
+ * Verifies a webhook and returns its event.
+ *
+ * @throws WebhookRejectedError when a header is missing, the timestamp is outside the tolerance
+ * (5 minutes, the Standard Webhooks default), the signature does not match, or the body is not an event.
+ */
+export function verifyWebhook<TRecord = unknown>(secret: string, rawBody: string | Buffer, headers: Record<string, string | string[] | undefined>): WebhookEvent<TRecord> {
+  const webhookHeaders = {
+    'webhook-id': single(headers['webhook-id']),
+    'webhook-timestamp': single(headers['webhook-timestamp']),
+    'webhook-signature': single(headers['webhook-signature']),
+  };
+  const missing = Object.entries(webhookHeaders).filter(([, value]) => value === undefined).map(([name]) => name);
+  if (missing.length > 0) {
+    throw new WebhookRejectedError('missing-headers', 400, `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
+
+  let payload: unknown;
+  try {
+    payload = new Webhook(secret).verify(rawBody.toString(), webhookHeaders as Record<string, string>);
+  } catch (error) {
+    if (error instanceof WebhookVerificationError && /timestamp/i.test(error.message)) {
+      throw new WebhookRejectedError('stale-timestamp', 400, `webhook-timestamp is outside the accepted window: ${error.message}`);
+    }
+    if (error instanceof WebhookVerificationError) {
+      throw new WebhookRejectedError('invalid-signature', 401, `signature does not match: ${error.message}`);
+    }
+    throw error;
+  }
+
+  if (!isWebhookEvent(payload)) {
+    throw new WebhookRejectedError('invalid-payload', 400, 'body is not a Doorbell event: expected type, timestamp and data');
+  }
+  return payload as WebhookEvent<TRecord>;
+}
+
+/**
+ * Express middleware that reads the raw body itself (signature checks fail once a JSON parser has
+ * rewritten it, so mount this before express.json()), verifies it, skips duplicates, and calls
+ * `onEvent`. It answers 204 when the event was handled or was a duplicate, the rejection's status
+ * when verification fails, and 500 when onEvent throws, so Doorbell retries.
+ */
+export function webhookHandler<TRecord = unknown>(options: {
+  secret: string;
+  onEvent: (event: WebhookEvent<TRecord>, webhookId: string) => Promise<void> | void;
+  duplicates?: DuplicateStore;
+  onRejected?: (error: WebhookRejectedError) => void;
+  maxBodyBytes?: number;
+}): RequestHandler[] {
+  const duplicates = options.duplicates ?? new MemoryDuplicateStore();
+  const readRaw = express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1_048_576 });
+
+  const handle: RequestHandler = async (req, res) => {
+    let event: WebhookEvent<TRecord>;
+    try {
+      event = verifyWebhook<TRecord>(options.secret, req.body as Buffer, req.headers);
+    } catch (error) {
+      if (error instanceof WebhookRejectedError) {
+        options.onRejected?.(error);
+        res.status(error.status).type('text/plain').send(error.message);
+        return;
+      }
+      throw error;
+    }
+
+    const webhookId = single(req.headers['webhook-id'])!;
+    if (await duplicates.has(webhookId)) {
+      res.status(204).end();
+      return;
+    }
+
+    await options.onEvent(event, webhookId);
+    // Marked only after the handler succeeded: a failed handler must see the retry again.
+    await duplicates.add(webhookId);
+    res.status(204).end();
+  };
+
+  return [readRaw, handle];
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isWebhookEvent(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const event = value as Partial<WebhookEvent>;
+  return typeof event.type === 'string' && typeof event.timestamp === 'string' && typeof event.data === 'object' && event.data !== null;
+}
