@@ -22,33 +22,54 @@ export function installTemporalLogger(logger: Logger): void {
   });
 }
 
+/** A Temporal worker and the reconciler loop, run and stopped together. */
+export interface DoorbellWorker {
+  worker: Worker;
+  /** Runs until worker.shutdown() or SIGINT/SIGTERM, then lets running activities finish and stops the reconciler. */
+  run(): Promise<void>;
+}
+
 /**
- * Builds a worker for Doorbell's task queue. Tests call this too, with a prebuilt workflow
+ * Builds the worker for Doorbell's task queue. Tests call this too, with a prebuilt workflow
  * bundle so each test does not bundle again.
  */
 export async function createWorker(options: {
   config: Config;
   services: Services;
   connection: NativeConnection;
+  logger: Logger;
   workflowBundle?: { code: string };
-}): Promise<{ worker: Worker; sender: WebhookSender }> {
-  const sender = new WebhookSender({ timeoutMs: options.config.delivery.attemptTimeoutMs, userAgent: 'Doorbell-Webhooks/0.1' });
+}): Promise<DoorbellWorker> {
+  const { config, services } = options;
+  const sender = new WebhookSender({ timeoutMs: config.delivery.attemptTimeoutMs, userAgent: 'Doorbell-Webhooks/0.1' });
   const activities = createActivities({
-    store: options.services.store,
-    temporal: options.services.temporal,
-    secretBox: options.services.secretBox,
+    store: services.store,
+    temporal: services.temporal,
+    secretBox: services.secretBox,
     sender,
-    dispatchPageSize: options.config.delivery.dispatchPageSize,
+    dispatchPageSize: config.delivery.dispatchPageSize,
   });
 
   const worker = await Worker.create({
     connection: options.connection,
-    namespace: options.config.temporal.namespace,
-    taskQueue: options.config.temporal.taskQueue,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
     activities,
     ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
   });
-  return { worker, sender };
+
+  return {
+    worker,
+    async run() {
+      const stopReconciler = startReconciler({ ...services, logger: options.logger }, config.reconciler);
+      try {
+        await worker.run();
+      } finally {
+        await stopReconciler();
+        await sender.close();
+      }
+    },
+  };
 }
 
 /** Entry point of the worker process: the Temporal worker and the reconciler loop. */
@@ -61,15 +82,12 @@ async function main(): Promise<void> {
   await ensureSearchAttributes(services.temporal.client, config.temporal.namespace, logger);
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const { worker, sender } = await createWorker({ config, services, connection });
-  const stopReconciler = startReconciler({ ...services, logger }, config.reconciler);
+  const doorbellWorker = await createWorker({ config, services, connection, logger });
 
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker started');
   // The SDK shuts the worker down on SIGINT and SIGTERM, letting running activities finish first.
-  await worker.run();
+  await doorbellWorker.run();
 
-  await stopReconciler();
-  await sender.close();
   await connection.close();
   await services.close();
   logger.info('Worker stopped');

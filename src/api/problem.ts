@@ -41,6 +41,9 @@ export function fieldErrorsFrom(error: z.ZodError, location: 'body' | 'query' | 
     if (issue.code === 'unrecognized_keys') {
       return { field: path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}; remove ${issue.keys.length > 1 ? 'them' : 'it'}` };
     }
+    if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+      return { field: path, message: `is required (expected ${issue.expected})` };
+    }
     return { field: path, message: issue.message };
   });
 }

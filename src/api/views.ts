@@ -1,15 +1,17 @@
-import type { DeliveryDocument, RecordDocument, SubscriptionDocument } from '../store/documents.js';
+import type { DeliveryDocument, EventDocument, SubscriptionDocument } from '../store/documents.js';
 
 /** How API responses show stored documents. Secrets and internal keys never appear here. */
 
-export function recordView(record: RecordDocument) {
+/** Shows a record as of its latest event. */
+export function recordView(latest: EventDocument) {
   return {
-    kind: record.kind,
-    id: record.recordId,
-    version: record.version,
-    data: JSON.parse(record.dataJson) as unknown,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
+    kind: latest.kind,
+    id: latest.recordId,
+    version: latest.version,
+    data: JSON.parse(latest.dataJson) as unknown,
+    createdAt: latest.recordCreatedAt,
+    updatedAt: latest.createdAt,
+    eventId: latest._id,
   };
 }
 

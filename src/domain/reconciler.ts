@@ -1,16 +1,15 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
-import { dispatchEvent, projectEvent } from './record-writes.js';
+import { dispatchEvent } from './record-writes.js';
 
 /** Events handled per pass; the next pass picks up the rest. */
 const BATCH_SIZE = 500;
 
 /**
  * Finds events that were written but never dispatched (the API died between its MongoDB write and
- * the workflow start, or Temporal was unreachable) and finishes them: projects the record and starts
- * the dispatch. Events younger than `minAgeMs` are left to the API request still handling them.
- * Safe to run in several workers at once, because projection and dispatch are idempotent.
+ * the workflow start, or Temporal was unreachable) and starts their dispatch. Events younger than `minAgeMs` are left to the API request still handling them.
+ * Safe to run in several workers at once, because a dispatch starts at most once per event.
  *
  * @returns the number of events dispatched in this pass.
  */
@@ -20,7 +19,6 @@ export async function reconcileOnce(deps: { store: Store; temporal: TemporalTarg
 
   let dispatched = 0;
   for (const event of events) {
-    await projectEvent(deps.store, event);
     if (await dispatchEvent(deps, event)) {
       dispatched++;
     }

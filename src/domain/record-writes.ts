@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EventDocument, RecordDocument } from '../store/documents.js';
+import type { EventDocument } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import { startDispatch, type TemporalTarget } from '../temporal/start-workflows.js';
 import { newEventId, recordPath } from './ids.js';
@@ -23,26 +23,29 @@ export interface WrittenRecord {
 }
 
 /**
- * Writes a record as an event first, then projects it onto the record document, then starts its
- * dispatch. The event insert is the commit point: once it succeeds the write is never lost,
- * because the reconciler finishes the projection and the dispatch of any event left behind by a
- * crash. The unique (kind, recordId, version) index hands each version to exactly one writer,
- * without multi-document transactions, which FerretDB does not have.
+ * Writes a record as its next event, then starts the event's dispatch. The event insert is the
+ * commit point: once it succeeds the write is never lost, because the reconciler dispatches any
+ * event a crash left behind. The unique (kind, recordId, version) index hands each version to
+ * exactly one writer, without multi-document transactions, which FerretDB does not have.
  */
 export async function writeRecord(
   deps: { store: Store; temporal: TemporalTarget; logger: Logger },
   write: { kind: string; recordId: string; dataJson: string },
 ): Promise<WrittenRecord> {
   const event = await insertNextEvent(deps.store, write);
-  await projectEvent(deps.store, event);
-
   const dispatched = await dispatchEvent(deps, event);
   return { eventId: event._id, version: event.version, created: event.version === 1, dispatched };
 }
 
+/** Returns the current state of a record: its event with the highest version, or null. */
+export function findLatestEvent(store: Store, kind: string, recordId: string): Promise<EventDocument | null> {
+  return store.events.find({ kind, recordId }).sort({ version: -1 }).limit(1).next();
+}
+
 async function insertNextEvent(store: Store, write: { kind: string; recordId: string; dataJson: string }): Promise<EventDocument> {
   for (let claim = 0; claim < MAX_VERSION_CLAIMS; claim++) {
-    const latest = await store.events.find({ kind: write.kind, recordId: write.recordId }).sort({ version: -1 }).limit(1).project<{ version: number }>({ version: 1 }).next();
+    const latest = await findLatestEvent(store, write.kind, write.recordId);
+    const now = new Date();
     const version = (latest?.version ?? 0) + 1;
     const event: EventDocument = {
       _id: newEventId(),
@@ -51,7 +54,8 @@ async function insertNextEvent(store: Store, write: { kind: string; recordId: st
       recordId: write.recordId,
       version,
       dataJson: write.dataJson,
-      createdAt: new Date(),
+      createdAt: now,
+      recordCreatedAt: latest?.recordCreatedAt ?? now,
       dispatchedAt: null,
     };
 
@@ -66,35 +70,6 @@ async function insertNextEvent(store: Store, write: { kind: string; recordId: st
     }
   }
   throw new VersionContentionError(recordPath(write.kind, write.recordId));
-}
-
-/**
- * Applies an event to its record unless the record already has this version or a newer one.
- * Safe to repeat and to run out of order: a late, older event never overwrites a newer state.
- */
-export async function projectEvent(store: Store, event: EventDocument): Promise<void> {
-  const path = recordPath(event.kind, event.recordId);
-  const projected: Omit<RecordDocument, '_id' | 'createdAt'> = {
-    kind: event.kind,
-    recordId: event.recordId,
-    version: event.version,
-    dataJson: event.dataJson,
-    lastEventId: event._id,
-    updatedAt: event.createdAt,
-  };
-
-  try {
-    await store.records.updateOne(
-      { _id: path, version: { $lt: event.version } },
-      { $set: projected, $setOnInsert: { createdAt: event.createdAt } },
-      { upsert: true },
-    );
-  } catch (error) {
-    // The upsert collided with a record already at this version or newer: nothing to apply.
-    if (!isDuplicateKeyError(error)) {
-      throw error;
-    }
-  }
 }
 
 /**

@@ -5,28 +5,23 @@ export type EventType = 'record.created' | 'record.updated';
 export const HTTP_METHODS = ['POST', 'PUT', 'PATCH'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-export interface RecordDocument {
-  /** `kind/id`, the record path. */
-  _id: string;
-  kind: string;
-  recordId: string;
-  version: number;
-  /** The record body as received, kept as JSON text so it is delivered byte for byte and never read as a query. */
-  dataJson: string;
-  lastEventId: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** One create or update of a record. The events collection is the outbox that dispatch reads from. */
+/**
+ * One create or update of a record. The events collection is both the record's history and the
+ * outbox that dispatch reads from: a record is its event with the highest version. Nothing is
+ * projected into a second collection, because FerretDB runs an update as a read and a write, so
+ * a conditional update is not atomic there; only the unique version index is.
+ */
 export interface EventDocument {
   _id: string;
   type: EventType;
   kind: string;
   recordId: string;
   version: number;
+  /** The record body as received, kept as JSON text so it is delivered byte for byte and never read as a query. */
   dataJson: string;
   createdAt: Date;
+  /** When version 1 of the record was written, carried forward so a read needs one document. */
+  recordCreatedAt: Date;
   /** When a dispatch workflow was started for this event; null until then, which the reconciler looks for. */
   dispatchedAt: Date | null;
 }

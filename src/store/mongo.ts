@@ -1,10 +1,9 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import type { DeliveryDocument, EventDocument, RecordDocument, SubscriptionDocument } from './documents.js';
+import type { DeliveryDocument, EventDocument, SubscriptionDocument } from './documents.js';
 
 export interface Store {
   client: MongoClient;
   db: Db;
-  records: Collection<RecordDocument>;
   events: Collection<EventDocument>;
   subscriptions: Collection<SubscriptionDocument>;
   deliveries: Collection<DeliveryDocument>;
@@ -24,7 +23,6 @@ export async function openStore(options: { uri: string; database: string; appNam
   const store: Store = {
     client,
     db,
-    records: db.collection('records'),
     events: db.collection('events'),
     subscriptions: db.collection('subscriptions'),
     deliveries: db.collection('deliveries'),

@@ -31,7 +31,6 @@ export class Stack {
   private worker: Worker | undefined;
   private workerRun: Promise<void> | undefined;
   private connection: NativeConnection | undefined;
-  private closeSender: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly config: Config,
@@ -63,17 +62,21 @@ export class Stack {
 
   async startWorker(): Promise<void> {
     this.connection = await NativeConnection.connect({ address: this.config.temporal.address });
-    const { worker, sender } = await createWorker({ config: this.config, services: this.services, connection: this.connection, workflowBundle: await workflowBundle() });
-    this.worker = worker;
-    this.closeSender = () => sender.close();
-    this.workerRun = worker.run();
+    const doorbellWorker = await createWorker({
+      config: this.config,
+      services: this.services,
+      connection: this.connection,
+      logger: this.logger,
+      workflowBundle: await workflowBundle(),
+    });
+    this.worker = doorbellWorker.worker;
+    this.workerRun = doorbellWorker.run();
   }
 
-  /** Stops the worker as a crash or deploy would; pending deliveries wait in Temporal meanwhile. */
+  /** Stops the worker and its reconciler as a deploy would; pending deliveries wait in Temporal meanwhile. */
   async stopWorker(): Promise<void> {
     this.worker?.shutdown();
     await this.workerRun;
-    await this.closeSender?.();
     await this.connection?.close();
     this.worker = undefined;
   }

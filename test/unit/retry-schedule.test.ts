@@ -20,14 +20,14 @@ function expectGiveUp(plan: RetryPlan): { reason: string } {
 
 describe('scheduledDelayMs', () => {
   test('follows the documented schedule', () => {
-    // Attempt 1 runs immediately; each entry is the wait after that failed attempt.
+    // Attempt 1 runs immediately. Each entry is the wait after that failed attempt.
     const expected = [5 * SECOND_MS, 5 * MINUTE_MS, 30 * MINUTE_MS, 2 * HOUR_MS, 5 * HOUR_MS, 10 * HOUR_MS];
     expected.forEach((delayMs, index) => {
       assert.equal(scheduledDelayMs(index + 1), delayMs, `wait after attempt ${index + 1}`);
     });
   });
 
-  test('waits 12 h after the seventh attempt and later', () => {
+  test('waits 12 h from attempt seven on', () => {
     for (const failedAttempt of [7, 8, 20, 1000]) {
       assert.equal(scheduledDelayMs(failedAttempt), 12 * HOUR_MS, `wait after attempt ${failedAttempt}`);
     }
@@ -46,7 +46,7 @@ describe('scheduledDelayMs', () => {
     }
   });
 
-  test('summed schedule fits 65 attempts in 30 days', () => {
+  test('schedule fits 65 attempts in 30 days', () => {
     // Attempts 1-7 start within 17 h 35 min 5 s. Then 58 more 12 h waits end at 713 h 35 min 5 s,
     // and a 59th would end at 725 h 35 min 5 s, past the 720 h window.
     const windowMs = 30 * DAY_MS;
@@ -108,7 +108,7 @@ describe('planRetry', () => {
     assert.equal(plan.delayMs, MAX_RETRY_AFTER_MS);
   });
 
-  test('plan retries when the next attempt lands on the deadline', () => {
+  test('plan retries exactly at the deadline', () => {
     const plan = expectRetry(planRetry({ failedAttempt: 2, retryAfterMs: null, failedAtMs: FAILED_AT_MS, retryDeadlineMs: FAILED_AT_MS + 5 * MINUTE_MS }));
 
     assert.equal(plan.nextAttemptAtMs, FAILED_AT_MS + 5 * MINUTE_MS);
@@ -127,7 +127,7 @@ describe('planRetry', () => {
   });
 
   test('Retry-After past the deadline gives up', () => {
-    // The scheduled 5 s would fit, but the receiver asked for an hour and the window ends in 10 min.
+    // The scheduled 5 s would fit, but the receiver requested an hour and the window ends in 10 min.
     const plan = planRetry({ failedAttempt: 1, retryAfterMs: HOUR_MS, failedAtMs: FAILED_AT_MS, retryDeadlineMs: FAILED_AT_MS + 10 * MINUTE_MS });
 
     assert.equal(plan.kind, 'give-up');

@@ -1,6 +1,6 @@
 import { Router, json } from 'express';
 import { recordPath } from '../../domain/ids.js';
-import { VersionContentionError, writeRecord } from '../../domain/record-writes.js';
+import { VersionContentionError, findLatestEvent, writeRecord } from '../../domain/record-writes.js';
 import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem, parseOrThrow, requireJsonBody } from '../problem.js';
@@ -35,7 +35,7 @@ export function recordsRouter(ctx: ApiContext): Router {
 
   router.get('/v1/records/:kind/:id', async (req, res) => {
     const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
-    const record = await ctx.store.records.findOne({ _id: recordPath(kind, id) });
+    const record = await findLatestEvent(ctx.store, kind, id);
     if (record === null) {
       throw HttpProblem.notFound('record', recordPath(kind, id));
     }
@@ -51,7 +51,7 @@ export function recordsRouter(ctx: ApiContext): Router {
     const { callback } = parseOrThrow(lookupBody, req.body, 'body');
     const path = recordPath(kind, id);
 
-    const existing = await ctx.store.records.findOne({ _id: path });
+    const existing = await findLatestEvent(ctx.store, kind, id);
     if (existing !== null) {
       res.json({ status: 'found', record: recordView(existing) });
       return;
@@ -80,7 +80,7 @@ export function recordsRouter(ctx: ApiContext): Router {
     // The record may have been written while the subscription was being created, after the
     // dispatch had already listed subscribers. Reading again closes that gap: either this read
     // sees the record, or the dispatch runs later and sees the subscription.
-    const written = await ctx.store.records.findOne({ _id: path });
+    const written = await findLatestEvent(ctx.store, kind, id);
     if (written !== null) {
       res.json({ status: 'found', record: recordView(written), subscription: subscriptionView(result.subscription), ...(result.secret === null ? {} : { secret: result.secret }) });
       return;

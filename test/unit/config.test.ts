@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const KEY = randomBytes(32);
+const MINIMAL_ENV = { DOORBELL_ENCRYPTION_KEY: KEY.toString('base64') };
+
+/** Returns the ConfigError that loading `env` raises. Fails the test when it raises anything else or nothing. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  test('minimal env loads the defaults', () => {
+    const config = loadConfig(MINIMAL_ENV);
+
+    assert.equal(config.env, 'development');
+    assert.deepEqual(config.log, { level: 'info', pretty: true });
+    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, publicBaseUrl: undefined, maxRequestBodyBytes: 1_048_576 });
+    assert.deepEqual(config.mongo, { uri: 'mongodb://127.0.0.1:27017/', database: 'doorbell' });
+    assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'doorbell', uiUrl: 'http://127.0.0.1:8233' });
+    assert.deepEqual(config.delivery, { attemptTimeoutMs: 15_000, defaultRetryWindowDays: 30, dispatchPageSize: 200 });
+    assert.deepEqual(config.reconciler, { intervalMs: 10_000, minAgeMs: 15_000 });
+  });
+
+  test('key is decoded from base64', () => {
+    assert.ok(loadConfig(MINIMAL_ENV).encryptionKey.equals(KEY));
+  });
+
+  test('numbers are read from strings', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, PORT: '8080', DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: '1.5' });
+
+    assert.equal(config.api.port, 8080);
+    assert.equal(config.delivery.defaultRetryWindowDays, 1.5);
+  });
+
+  test('pretty logs are off in production', () => {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, NODE_ENV: 'production' }).log.pretty, false);
+  });
+
+  test('LOG_PRETTY overrides the default', () => {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, LOG_PRETTY: 'false' }).log.pretty, false);
+    assert.equal(loadConfig({ ...MINIMAL_ENV, NODE_ENV: 'production', LOG_PRETTY: '1' }).log.pretty, true);
+  });
+
+  test('trailing slash is removed from the UI URL', () => {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, TEMPORAL_UI_URL: 'http://127.0.0.1:8233/' }).temporal.uiUrl, 'http://127.0.0.1:8233');
+  });
+
+  test('unrelated variables are ignored', () => {
+    assert.doesNotThrow(() => loadConfig({ ...MINIMAL_ENV, PATH: '/usr/bin', HOME: '/root' }));
+  });
+
+  test('invalid PORT is named with its value', () => {
+    const error = configError({ ...MINIMAL_ENV, PORT: 'abc' });
+
+    assert.equal(error.issues.length, 1);
+    assert.match(error.issues[0]!, /^PORT: /);
+    assert.match(error.issues[0]!, /\(got "abc"\)$/);
+    assert.match(error.message, /^invalid configuration:\n {2}PORT: /);
+  });
+
+  test('PORT out of range is rejected', () => {
+    assert.match(configError({ ...MINIMAL_ENV, PORT: '70000' }).issues[0]!, /^PORT: /);
+  });
+
+  test('missing key is named', () => {
+    const error = configError({});
+
+    assert.equal(error.issues.length, 1);
+    assert.match(error.issues[0]!, /^DOORBELL_ENCRYPTION_KEY: /);
+  });
+
+  test('short key is rejected without its value', () => {
+    const shortKey = randomBytes(16).toString('base64');
+    const error = configError({ DOORBELL_ENCRYPTION_KEY: shortKey });
+
+    assert.match(error.message, /DOORBELL_ENCRYPTION_KEY: must be 32 random bytes in base64/);
+    assert.ok(!error.message.includes(shortKey), 'message contains the key');
+    assert.ok(!error.issues.some((issue) => issue.includes(shortKey)), 'issues contain the key');
+  });
+
+  test('every invalid variable is named', () => {
+    const error = configError({ ...MINIMAL_ENV, PORT: 'abc', LOG_LEVEL: 'loud', MONGODB_URI: 'postgres://127.0.0.1/' });
+    const names = error.issues.map((issue) => issue.split(':')[0]);
+
+    assert.deepEqual(names.sort(), ['LOG_LEVEL', 'MONGODB_URI', 'PORT']);
+  });
+
+  test('error is named ConfigError', () => {
+    assert.equal(configError({}).name, 'ConfigError');
+  });
+});
