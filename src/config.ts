@@ -10,6 +10,9 @@ const encryptionKeySchema = z
     message: 'must be 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
   });
 
+/** Variables whose values are never repeated in an error: a key, or a URI that may hold a password. */
+const SENSITIVE_VARIABLES = new Set(['DOORBELL_ENCRYPTION_KEY', 'MONGODB_URI']);
+
 /** Environment variables Doorbell reads, with their defaults. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -64,11 +67,13 @@ export class ConfigError extends Error {
  * @throws ConfigError naming every invalid variable, so the process can stop with a clear message.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (`PORT=` in an .env file) means unset, not zero.
+  const setVariables = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(setVariables);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
-      const value = name === 'DOORBELL_ENCRYPTION_KEY' ? '' : ` (got ${JSON.stringify(env[name])})`;
+      const value = SENSITIVE_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
       return `${name}: ${issue.message}${value}`;
     });
     throw new ConfigError(issues);

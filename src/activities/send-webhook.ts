@@ -91,9 +91,13 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
   return Buffer.concat(chunks).subarray(0, maxBytes);
 }
 
+/** IMF-fixdate, the HTTP date form senders must use (RFC 9110, section 5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
 /**
- * Parses a Retry-After header (RFC 9110, section 10.2.3): either delay-seconds or an HTTP date.
- * Returns the delay in milliseconds, or null when the header is absent or malformed.
+ * Parses a Retry-After header (RFC 9110, section 10.2.3): either delay-seconds or an IMF-fixdate.
+ * Returns the delay in milliseconds, or null when the header is absent or malformed; obsolete
+ * date forms count as malformed, because they are parsed ambiguously (local time zones).
  */
 export function parseRetryAfter(header: string | string[] | undefined, nowMs: number): number | null {
   const value = Array.isArray(header) ? header[0] : header;
@@ -106,6 +110,9 @@ export function parseRetryAfter(header: string | string[] | undefined, nowMs: nu
     return Number(trimmed) * 1000;
   }
 
+  if (!IMF_FIXDATE.test(trimmed)) {
+    return null;
+  }
   const dateMs = Date.parse(trimmed);
   if (Number.isNaN(dateMs)) {
     return null;

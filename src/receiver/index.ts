@@ -48,7 +48,7 @@ export class MemoryDuplicateStore implements DuplicateStore {
 /** Why a webhook was rejected; `status` is what the receiver should answer. */
 export class WebhookRejectedError extends Error {
   constructor(
-    readonly reason: 'missing-headers' | 'invalid-signature' | 'stale-timestamp' | 'invalid-payload',
+    readonly reason: 'missing-headers' | 'invalid-timestamp' | 'invalid-signature' | 'stale-timestamp' | 'invalid-payload',
     readonly status: number,
     message: string,
   ) {
@@ -65,13 +65,16 @@ export class WebhookRejectedError extends Error {
  */
 export function verifyWebhook<TRecord = unknown>(secret: string, rawBody: string | Buffer, headers: Record<string, string | string[] | undefined>): WebhookEvent<TRecord> {
   const webhookHeaders = {
-    'webhook-id': single(headers['webhook-id']),
-    'webhook-timestamp': single(headers['webhook-timestamp']),
-    'webhook-signature': single(headers['webhook-signature']),
+    'webhook-id': headerValue(headers, 'webhook-id'),
+    'webhook-timestamp': headerValue(headers, 'webhook-timestamp'),
+    'webhook-signature': headerValue(headers, 'webhook-signature'),
   };
-  const missing = Object.entries(webhookHeaders).filter(([, value]) => value === undefined).map(([name]) => name);
+  const missing = Object.entries(webhookHeaders).filter(([, value]) => value === undefined || value === '').map(([name]) => name);
   if (missing.length > 0) {
     throw new WebhookRejectedError('missing-headers', 400, `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
+  if (!/^\d{1,12}$/.test(webhookHeaders['webhook-timestamp']!)) {
+    throw new WebhookRejectedError('invalid-timestamp', 400, 'webhook-timestamp must be Unix time in seconds');
   }
 
   let payload: unknown;
@@ -122,7 +125,7 @@ export function webhookHandler<TRecord = unknown>(options: {
       throw error;
     }
 
-    const webhookId = single(req.headers['webhook-id'])!;
+    const webhookId = headerValue(req.headers, 'webhook-id')!;
     if (await duplicates.has(webhookId)) {
       res.status(204).end();
       return;
@@ -137,7 +140,10 @@ export function webhookHandler<TRecord = unknown>(options: {
   return [readRaw, handle];
 }
 
-function single(value: string | string[] | undefined): string | undefined {
+/** Reads a header by its lower-case name from Node's headers or from a plain object in any case. */
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const key = name in headers ? name : Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
+  const value = key === undefined ? undefined : headers[key];
   return Array.isArray(value) ? value[0] : value;
 }
 

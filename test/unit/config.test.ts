@@ -94,6 +94,17 @@ describe('loadConfig', () => {
     assert.deepEqual(names.sort(), ['LOG_LEVEL', 'MONGODB_URI', 'PORT']);
   });
 
+  test('empty PORT means the default', () => {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, PORT: '' }).api.port, 3000);
+  });
+
+  test('invalid MONGODB_URI is named without its value', () => {
+    const error = configError({ ...MINIMAL_ENV, MONGODB_URI: 'mongdb://admin:hunter2@db.example/' });
+
+    assert.match(error.message, /MONGODB_URI/);
+    assert.doesNotMatch(error.message, /hunter2/);
+  });
+
   test('error is named ConfigError', () => {
     assert.equal(configError({}).name, 'ConfigError');
   });

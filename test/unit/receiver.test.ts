@@ -111,6 +111,25 @@ describe('verifyWebhook', () => {
     }
   });
 
+  test('rejects an empty header as missing', () => {
+    const error = rejectionOf(() => verifyWebhook(SECRET, BODY, { ...signedHeaders(), 'webhook-signature': '' }));
+
+    assert.equal(error.reason, 'missing-headers');
+  });
+
+  test('rejects a non-numeric timestamp', () => {
+    const error = rejectionOf(() => verifyWebhook(SECRET, BODY, { ...signedHeaders(), 'webhook-timestamp': 'yesterday' }));
+
+    assert.equal(error.reason, 'invalid-timestamp');
+    assert.equal(error.status, 400);
+  });
+
+  test('finds headers in any case', () => {
+    const headers = Object.fromEntries(Object.entries(signedHeaders()).map(([name, value]) => [name.toUpperCase(), value]));
+
+    assert.equal(verifyWebhook(SECRET, BODY, headers).type, JSON.parse(BODY).type);
+  });
+
   test('names every missing header', () => {
     const error = rejectionOf(() => verifyWebhook(SECRET, BODY, {}));
 

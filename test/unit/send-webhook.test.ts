@@ -35,6 +35,16 @@ describe('parseRetryAfter', () => {
     }
   });
 
+  test('signed or fractional seconds are null', () => {
+    assert.equal(parseRetryAfter('-5', NOW_MS), null);
+    assert.equal(parseRetryAfter('1.5', NOW_MS), null);
+  });
+
+  test('date that is not an IMF-fixdate is null', () => {
+    assert.equal(parseRetryAfter('Tue Oct 21 07:28:00 2025', NOW_MS), null);
+    assert.equal(parseRetryAfter('foo 2', NOW_MS), null);
+  });
+
   test('absent or empty header is null', () => {
     assert.equal(parseRetryAfter(undefined, NOW_MS), null);
     assert.equal(parseRetryAfter('', NOW_MS), null);
