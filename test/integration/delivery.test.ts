@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { dispatchWorkflowId } from '../../src/workflows/definitions.js';
+import { deliveryWorkflowId, dispatchWorkflowId } from '../../src/workflows/definitions.js';
 import { Stack } from '../support/stack.js';
 import { TestReceiver, eventually } from '../support/receiver.js';
 
@@ -61,6 +61,42 @@ describe('delivery through the real stack', () => {
       const delivery = await eventually('delivery to succeed', async () => deliveryOf(subscription.id, 'succeeded'));
       assert.equal(delivery.id, request!.headers['webhook-id']);
       assert.equal(delivery.attemptCount, 1);
+    }));
+
+  test('workflow histories never contain the secret', () =>
+    withReceiver(async (receiver) => {
+      const subscription = await subscribe('products/h1', receiver.url);
+      const written = await stack.request('PUT', '/v1/records/products/h1', { name: 'Teapot' });
+      await receiver.waitForRequests(1);
+      const client = stack.services.temporal.client;
+
+      const histories = await Promise.all([
+        client.workflow.getHandle(dispatchWorkflowId(written.body.eventId)).fetchHistory(),
+        client.workflow.getHandle(deliveryWorkflowId(written.body.eventId, subscription.id)).fetchHistory(),
+      ]);
+      const secretBytes = subscription.secret.slice('whsec_'.length);
+      for (const history of histories) {
+        const text = JSON.stringify(history);
+        assert.ok(text.length > 0);
+        assert.ok(!text.includes(secretBytes), 'history contains the signing secret');
+      }
+    }));
+
+  test('search attributes find a delivery in Temporal', () =>
+    withReceiver(async (receiver) => {
+      const subscription = await subscribe('products/q1', receiver.url);
+      await stack.request('PUT', '/v1/records/products/q1', { name: 'Jug' });
+      await receiver.waitForRequests(1);
+
+      const query = `DoorbellSubscriptionId = "${subscription.id}" AND DoorbellDeliveryStatus = "succeeded" AND DoorbellRecord = "products/q1"`;
+      const found = await eventually('the delivery to be listed by its search attributes', async () => {
+        const listed = [];
+        for await (const execution of stack.services.temporal.client.workflow.list({ query })) {
+          listed.push(execution);
+        }
+        return listed.length === 1 ? listed : undefined;
+      });
+      assert.equal(found[0]!.workflowId.endsWith(`:${subscription.id}`), true);
     }));
 
   test('update is a new version with record.updated', () =>
