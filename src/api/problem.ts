@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { type z } from 'zod';
 
 export interface FieldError {
   /** Where the bad value is, as `body.url`, `query.limit` or `path.kind`. */
