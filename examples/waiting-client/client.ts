@@ -200,8 +200,7 @@ export class WaitingClient {
 
     // The webhook route comes before any JSON parser, because a parser would consume the raw
     // body that the signature covers. `readRawBody` reads it first so `keepReceivedWebhook` can
-    // keep a copy. webhookHandler's own raw parser (express.raw, body-parser 2) skips a request
-    // whose body was already read, so it verifies these same bytes.
+    // keep a copy; webhookHandler then verifies the Buffer that express.raw left in req.body.
     const readRawBody = express.raw({ type: () => true, limit: MAX_WEBHOOK_BODY_BYTES });
     app.post(
       WEBHOOK_PATH,

@@ -98,7 +98,7 @@ export function verifyWebhook<TRecord = unknown>(secret: string, rawBody: string
 
 /**
  * Express middleware that reads the raw body itself (signature checks fail once a JSON parser has
- * rewritten it, so mount this before express.json()), verifies it, skips duplicates, and calls
+ * rewritten it, so mount this before express.json(), or after express.raw()), verifies it, skips duplicates, and calls
  * `onEvent`. It answers 204 when the event was handled or was a duplicate, the rejection's status
  * when verification fails, and 500 when onEvent throws, so Doorbell retries.
  */
@@ -110,7 +110,9 @@ export function webhookHandler<TRecord = unknown>(options: {
   maxBodyBytes?: number;
 }): RequestHandler[] {
   const duplicates = options.duplicates ?? new MemoryDuplicateStore();
-  const readRaw = express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1_048_576 });
+  const parseRaw = express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1_048_576 });
+  // A body an earlier express.raw() already read (to keep a copy, say) is verified as it is.
+  const readRaw: RequestHandler = (req, res, next) => (Buffer.isBuffer(req.body) ? next() : parseRaw(req, res, next));
 
   const handle: RequestHandler = async (req, res) => {
     let event: WebhookEvent<TRecord>;
