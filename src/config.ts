@@ -34,7 +34,8 @@ const envSchema = z.object({
 
   DOORBELL_ENCRYPTION_KEY: encryptionKeySchema,
 
-  DELIVERY_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  // The attempt activity's start-to-close timeout is 2 minutes, so one attempt must end well before.
+  DELIVERY_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
   DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: z.coerce.number().positive().max(3650).default(30),
   DISPATCH_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
 

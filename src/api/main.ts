@@ -20,7 +20,10 @@ async function main(): Promise<void> {
 
   const shutdown = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'API stopping');
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+    await closed;
     await services.close();
     logger.info('API stopped');
     process.exit(0);

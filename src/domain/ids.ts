@@ -17,11 +17,12 @@ export function newSubscriptionId(): string {
 /**
  * Returns the id of the delivery of one event to one subscription. It is derived, not random,
  * so every retry, reconciler pass or second dispatch arrives at the same id, and it doubles as
- * the `webhook-id` header receivers deduplicate by.
+ * the `webhook-id` header receivers deduplicate by. It starts with the event's time-ordered ULID,
+ * so sorting deliveries by id sorts them by event time; a digest of the pair follows.
  */
 export function deliveryIdFor(eventId: string, subscriptionId: string): string {
   const digest = createHash('sha256').update(`${eventId}\n${subscriptionId}`).digest('base64url');
-  return `msg_${digest.slice(0, 26)}`;
+  return `msg_${eventId.replace(/^evt_/, '')}_${digest.slice(0, 16)}`;
 }
 
 /** The `kind/id` path of a record, as shown in logs, search attributes and subscription targets. */

@@ -7,8 +7,15 @@ describe('deliveryIdFor', () => {
     assert.equal(deliveryIdFor('evt_01J0000000000000000000000A', 'sub_01J0000000000000000000000B'), deliveryIdFor('evt_01J0000000000000000000000A', 'sub_01J0000000000000000000000B'));
   });
 
-  test('id is msg_ and 26 base64url characters', () => {
-    assert.match(deliveryIdFor('evt_1', 'sub_1'), /^msg_[A-Za-z0-9_-]{26}$/);
+  test('id is msg_, the event ULID and a digest', () => {
+    assert.match(deliveryIdFor('evt_01J0000000000000000000000A', 'sub_1'), /^msg_01J0000000000000000000000A_[A-Za-z0-9_-]{16}$/);
+  });
+
+  test('ids sort by event', () => {
+    const earlier = deliveryIdFor('evt_01J0000000000000000000000A', 'sub_9');
+    const later = deliveryIdFor('evt_01J0000000000000000000000B', 'sub_1');
+
+    assert.ok(earlier < later);
   });
 
   test('different event gives a different id', () => {

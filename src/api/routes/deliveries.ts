@@ -23,10 +23,11 @@ export function deliveriesRouter(ctx: ApiContext): Router {
       filter.status = query.status as DeliveryDocument['status'];
     }
     if (query.cursor !== undefined) {
-      filter._id = { $gt: query.cursor };
+      filter._id = { $lt: query.cursor };
     }
 
-    const page = await ctx.store.deliveries.find(filter).sort({ _id: 1 }).limit(query.limit).project<DeliveryDocument>({ attempts: 0 }).toArray();
+    // Newest first: delivery ids start with the event's time-ordered id.
+    const page = await ctx.store.deliveries.find(filter).sort({ _id: -1 }).limit(query.limit).project<DeliveryDocument>({ attempts: 0 }).toArray();
     res.json({
       data: page.map((delivery) => deliveryView(delivery, ctx.config.temporal, { withAttempts: false })),
       nextCursor: page.length === query.limit ? page[page.length - 1]!._id : null,
