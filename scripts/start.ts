@@ -80,7 +80,9 @@ async function startMongoServer(mongo: ReturnType<typeof ensureServerBinaries>['
 
 /** Runs one of Doorbell's own processes; its log lines go to this terminal. */
 function startDoorbellProcess(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: PROJECT_ROOT, env, stdio: 'inherit' });
+  // detached: a process group of its own, so Ctrl-C reaches only this launcher, which stops the
+  // API first, then the worker, then the servers.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: PROJECT_ROOT, env, stdio: 'inherit', detached: true });
   child.once('exit', (code, signal) => {
     if (!isStopping) {
       log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
@@ -127,12 +129,13 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
 
-  const binaries = ensureServerBinaries({ needMongo: process.env.MONGODB_URI === undefined });
+  const binaries = ensureServerBinaries({ needMongo: process.env.MONGODB_URI === undefined, needTemporal: process.env.TEMPORAL_ADDRESS === undefined });
   const temporal = await startTemporal(binaries.temporal);
   const mongoUri = await startMongoServer(binaries.mongo);
 
   const port = process.env.PORT ?? '3000';
-  const apiUrl = `http://127.0.0.1:${port}`;
+  const host = process.env.HOST ?? '127.0.0.1';
+  const apiUrl = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MONGODB_URI: mongoUri,

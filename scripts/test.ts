@@ -25,6 +25,21 @@ function testFiles(folder: string): string[] {
 
 const ISOLATED_VARIABLE = 'DOORBELL_TEST_NETWORK_ISOLATED';
 
+/** Servers run in process groups of their own, so an interrupted run must stop them itself. */
+const servers: RunningServer[] = [];
+
+async function stopServers(): Promise<void> {
+  for (const server of servers.splice(0).reverse()) {
+    await server.stop();
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopServers().finally(() => process.exit(130));
+  });
+}
+
 /** Returns true when this user can create a network namespace and bring its loopback up. */
 function canIsolateNetwork(): boolean {
   const probe = spawnSync('unshare', ['--map-root-user', '--net', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore' });
@@ -57,7 +72,6 @@ async function main(): Promise<number> {
   const named = process.argv.slice(2).filter((arg) => arg.endsWith('.test.ts'));
   const files = named.length > 0 ? named : unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
 
-  const servers: RunningServer[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };
   const scratch = mkdtempSync(path.join(tmpdir(), 'doorbell-test-'));
   try {
@@ -80,9 +94,7 @@ async function main(): Promise<number> {
     const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
     return await new Promise<number>((resolve) => runner.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128))));
   } finally {
-    for (const server of servers.reverse()) {
-      await server.stop();
-    }
+    await stopServers();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ const encryptionKeySchema = z
   });
 
 /** Variables whose values are never repeated in an error: a key, or a URI that may hold a password. */
-const SENSITIVE_VARIABLES = new Set(['DOORBELL_ENCRYPTION_KEY', 'MONGODB_URI']);
+const SENSITIVE_VARIABLES = new Set(['DOORBELL_ENCRYPTION_KEY', 'MONGODB_URI', 'TEMPORAL_API_KEY']);
 
 /** Environment variables Doorbell reads, with their defaults. */
 const envSchema = z.object({
@@ -21,7 +21,6 @@ const envSchema = z.object({
 
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  PUBLIC_BASE_URL: z.url().optional(),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017/'),
@@ -31,6 +30,10 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('doorbell'),
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  TEMPORAL_TLS: booleanFromEnv.optional(),
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
 
   DOORBELL_ENCRYPTION_KEY: encryptionKeySchema,
 
@@ -46,9 +49,18 @@ const envSchema = z.object({
 export type Config = {
   env: 'development' | 'production' | 'test';
   log: { level: string; pretty: boolean };
-  api: { host: string; port: number; publicBaseUrl: string | undefined; maxRequestBodyBytes: number };
+  api: { host: string; port: number; maxRequestBodyBytes: number };
   mongo: { uri: string; database: string };
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+    /** TLS to the frontend: on with an API key or a client certificate unless TEMPORAL_TLS=false. */
+    tls: boolean;
+    clientCertificate: { certPath: string; keyPath: string } | null;
+    apiKey: string | undefined;
+  };
   encryptionKey: Buffer;
   delivery: { attemptTimeoutMs: number; defaultRetryWindowDays: number; dispatchPageSize: number };
   reconciler: { intervalMs: number; minAgeMs: number };
@@ -81,13 +93,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const e = parsed.data;
+  if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
+    throw new ConfigError(['TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH: set both for mutual TLS, or neither']);
+  }
+  const clientCertificate = e.TEMPORAL_TLS_CERT_PATH === undefined ? null : { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH! };
+
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? e.NODE_ENV === 'development' },
     api: {
       host: e.HOST,
       port: e.PORT,
-      publicBaseUrl: e.PUBLIC_BASE_URL,
       maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     },
     mongo: { uri: e.MONGODB_URI, database: e.MONGODB_DATABASE },
@@ -96,6 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+      tls: e.TEMPORAL_TLS ?? (e.TEMPORAL_API_KEY !== undefined || clientCertificate !== null),
+      clientCertificate,
+      apiKey: e.TEMPORAL_API_KEY,
     },
     encryptionKey: Buffer.from(e.DOORBELL_ENCRYPTION_KEY, 'base64'),
     delivery: {

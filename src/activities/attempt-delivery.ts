@@ -1,7 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { buildWebhookBody } from '../domain/payload.js';
 import type { SecretBox } from '../domain/secrets.js';
-import type { AttemptDocument, DeliveryStatus } from '../store/documents.js';
+import type { AttemptDocument, DeliveryStatus, SubscriptionDocument } from '../store/documents.js';
 import type { Store } from '../store/mongo.js';
 import { planRetry } from '../workflows/retry-schedule.js';
 import type { AttemptDeliveryInput, AttemptOutcome } from './types.js';
@@ -42,14 +42,18 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
     }
 
     const startedAt = new Date();
-    const result = await deps.sender.send({
-      url: subscription.url,
-      method: subscription.method,
-      webhookId: delivery._id,
-      body: buildWebhookBody(event),
-      secret: deps.secretBox.decrypt(subscription.secretCiphertext, subscription._id),
-      extraHeaders: {},
-    });
+    const secret = decryptSecret(deps.secretBox, subscription);
+    const result: SendResult =
+      secret.ok
+        ? await deps.sender.send({
+            url: subscription.url,
+            method: subscription.method,
+            webhookId: delivery._id,
+            body: buildWebhookBody(event),
+            secret: secret.value,
+            extraHeaders: {},
+          })
+        : { kind: 'network-error', error: secret.error, durationMs: 0 };
 
     const outcome = toOutcome(result, input);
     await recordAttempt(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome);
@@ -67,6 +71,22 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
   };
 }
 
+/**
+ * Decrypts a subscription's secret. A failure (the wrong DOORBELL_ENCRYPTION_KEY after a
+ * misconfigured deploy) counts as a failed attempt, not an activity error, so it shows on the
+ * delivery and follows the retry schedule instead of looping unseen; once the key is fixed, the
+ * next attempt goes through.
+ */
+function decryptSecret(secretBox: SecretBox, subscription: SubscriptionDocument): { ok: true; value: string } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: secretBox.decrypt(subscription.secretCiphertext, subscription._id) };
+  } catch (error) {
+    const message = (error as Error).message;
+    log.error('Signing secret cannot be decrypted; nothing sent', { subscriptionId: subscription._id, error: message });
+    return { ok: false, error: `not sent: ${message}` };
+  }
+}
+
 function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutcome {
   if (result.kind === 'response' && result.statusCode >= 200 && result.statusCode < 300) {
     return { kind: 'delivered', statusCode: result.statusCode, durationMs: result.durationMs };
@@ -76,7 +96,7 @@ function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutc
   }
 
   const retryAfterMs = result.kind === 'response' ? result.retryAfterMs : null;
-  const plan = planRetry({ failedAttempt: input.attempt, retryAfterMs, failedAtMs: input.scheduledAtMs + result.durationMs, retryDeadlineMs: input.retryDeadlineMs });
+  const plan = planRetry({ failedAttempt: input.retryStep, retryAfterMs, failedAtMs: input.scheduledAtMs + result.durationMs, retryDeadlineMs: input.retryDeadlineMs });
   return {
     kind: 'failed',
     statusCode: result.kind === 'response' ? result.statusCode : null,

@@ -2,7 +2,10 @@ import type { RetryPlan } from '../workflows/retry-schedule.js';
 
 export interface AttemptDeliveryInput {
   deliveryId: string;
+  /** The attempt's number over the delivery's whole life, redeliveries included. */
   attempt: number;
+  /** The attempt's place in the current retry schedule, which a redelivery starts again at 1. */
+  retryStep: number;
   /**
    * Workflow time when the attempt was scheduled. Retry plans are computed from it, not from the
    * activity's clock, so they agree with the workflow's timers (also under a time-skipping test server).

@@ -2,8 +2,8 @@ import type { EventDocument } from '../store/documents.js';
 
 /**
  * Builds the JSON body of a webhook for an event, following the Standard Webhooks payload shape
- * (`type`, `timestamp`, `data`). The record is spliced in from its stored JSON text so the
- * receiver gets the provider's bytes unchanged. The body depends only on the event, so every
+ * (`type`, `timestamp`, `data`). The record is spliced in from its stored JSON text, which is
+ * the provider's request body as sent (trimmed), so large numbers and key order survive. The body depends only on the event, so every
  * attempt of a delivery sends the same bytes.
  */
 export function buildWebhookBody(event: EventDocument): string {

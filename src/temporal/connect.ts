@@ -1,4 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import type { Config } from '../config.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import protos from '@temporalio/proto';
@@ -7,10 +9,32 @@ import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 // @temporalio/proto is CommonJS; its namespaces are reached through the default export.
 const { IndexedValueType } = protos.temporal.api.enums.v1;
 
+/**
+ * Returns the options both kinds of Temporal connection take: the address, TLS with an optional
+ * client certificate, and an API key (Temporal Cloud).
+ *
+ * @throws Error naming the file when a certificate or key cannot be read.
+ */
+export function connectionOptions(temporal: Config['temporal']): { address: string; tls: TLSConfig | boolean; apiKey?: string } {
+  let tls: TLSConfig | boolean = temporal.tls;
+  if (temporal.tls && temporal.clientCertificate !== null) {
+    tls = { clientCertPair: { crt: readPemFile(temporal.clientCertificate.certPath), key: readPemFile(temporal.clientCertificate.keyPath) } };
+  }
+  return { address: temporal.address, tls, ...(temporal.apiKey === undefined ? {} : { apiKey: temporal.apiKey }) };
+}
+
+function readPemFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`cannot read ${path} for the Temporal TLS client certificate: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** Connects a Temporal client, the kind the API and activities use to start and cancel workflows. */
-export async function connectClient(options: { address: string; namespace: string }): Promise<Client> {
-  const connection = await Connection.connect({ address: options.address });
-  return new Client({ connection, namespace: options.namespace });
+export async function connectClient(temporal: Config['temporal']): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(temporal));
+  return new Client({ connection, namespace: temporal.namespace });
 }
 
 /**

@@ -49,6 +49,8 @@ export interface DeliveryStart {
   kind: string;
   recordId: string;
   retryWindowDays: number | null;
+  /** Attempts made before this run, when redelivering. */
+  previousAttempts?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function startDelivery(temporal: TemporalTarget, delivery: Delivery
     eventId: delivery.eventId,
     subscriptionId: delivery.subscriptionId,
     retryWindowMs: delivery.retryWindowDays === null ? null : delivery.retryWindowDays * DAY_MS,
+    previousAttempts: delivery.previousAttempts ?? 0,
   };
 
   try {

@@ -41,7 +41,9 @@ export interface DeliveryWorkflowInput {
   subscriptionId: string;
   /** How long to keep retrying; null retries until the delivery succeeds or is stopped. */
   retryWindowMs: number | null;
-  /** Carried across continue-as-new so the retry window and attempt numbers continue. */
+  /** Attempts made by earlier runs of this delivery, before a redelivery; numbering continues after them. */
+  previousAttempts?: number;
+  /** Carried across continue-as-new so the retry window and the schedule continue. */
   retryDeadlineMs?: number | null;
   attemptsMade?: number;
 }

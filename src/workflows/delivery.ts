@@ -47,15 +47,24 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         ? null
         : workflowInfo().runStartTime.getTime() + input.retryWindowMs;
 
-  let attempt = input.attemptsMade ?? 0;
+  const previousAttempts = input.previousAttempts ?? 0;
+  let attemptsMade = input.attemptsMade ?? 0;
+  let attempt = previousAttempts + attemptsMade;
   try {
     for (let attemptsThisRun = 0; ; attemptsThisRun++) {
       if (attemptsThisRun >= ATTEMPTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        return await continueAsNew<typeof deliveryWorkflow>({ ...input, retryDeadlineMs, attemptsMade: attempt });
+        return await continueAsNew<typeof deliveryWorkflow>({ ...input, retryDeadlineMs, attemptsMade });
       }
 
-      attempt++;
-      const outcome = await attemptDelivery({ deliveryId: input.deliveryId, attempt, scheduledAtMs: Date.now(), retryDeadlineMs });
+      attemptsMade++;
+      attempt = previousAttempts + attemptsMade;
+      const outcome = await attemptDelivery({
+        deliveryId: input.deliveryId,
+        attempt,
+        retryStep: attemptsMade,
+        scheduledAtMs: Date.now(),
+        retryDeadlineMs,
+      });
 
       switch (outcome.kind) {
         case 'delivered':

@@ -99,6 +99,34 @@ describe('delivery through the real stack', () => {
       assert.equal(found[0]!.workflowId.endsWith(`:${subscription.id}`), true);
     }));
 
+  test('webhook carries the record bytes as sent', () =>
+    withReceiver(async (receiver) => {
+      await subscribe('products/raw1', receiver.url);
+      const sent = '{"sku": 12345678901234567890, "name": "Kettle"}';
+
+      const written = await stack.request('PUT', '/v1/records/products/raw1', sent);
+      assert.equal(written.status, 201);
+
+      const [request] = await receiver.waitForRequests(1);
+      assert.ok(request!.body.includes(`"record":${sent}`), request!.body);
+    }));
+
+  test('undecryptable secret is a failed attempt', () =>
+    withReceiver(async (receiver) => {
+      const subscription = await subscribe('products/key1', receiver.url);
+      // What a deploy with the wrong DOORBELL_ENCRYPTION_KEY sees: a ciphertext this key cannot open.
+      const other = await stack.services.store.subscriptions.findOne({ _id: { $ne: subscription.id } });
+      await stack.services.store.subscriptions.updateOne({ _id: subscription.id }, { $set: { secretCiphertext: other!.secretCiphertext } });
+
+      await stack.request('PUT', '/v1/records/products/key1', { name: 'Toaster' });
+
+      const retrying = await eventually('delivery to be retrying', async () => deliveryOf(subscription.id, 'retrying'));
+      const detail = await stack.request('GET', `/v1/deliveries/${retrying.id}`);
+      assert.match(detail.body.attempts[0].error, /cannot decrypt the secret/);
+      assert.equal(receiver.requests.length, 0);
+      await stack.request('DELETE', `/v1/subscriptions/${subscription.id}`);
+    }));
+
   test('update is a new version with record.updated', () =>
     withReceiver(async (receiver) => {
       const first = await stack.request('PUT', '/v1/records/products/p30', { stock: 1 });
@@ -225,6 +253,9 @@ describe('delivery through the real stack', () => {
       assert.equal(second!.headers['webhook-id'], first!.headers['webhook-id']);
       const succeeded = await eventually('redelivery to succeed', async () => deliveryOf(subscription.id, 'succeeded'));
       assert.equal(succeeded.id, pending.id);
+      const detail = await stack.request('GET', `/v1/deliveries/${pending.id}`);
+      assert.equal(detail.body.attemptCount, 2);
+      assert.deepEqual(detail.body.attempts.map((attempt: { attempt: number }) => attempt.attempt), [1, 2]);
     }));
 
   test('deleted subscription receives nothing more', () =>

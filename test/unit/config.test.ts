@@ -23,9 +23,17 @@ describe('loadConfig', () => {
 
     assert.equal(config.env, 'development');
     assert.deepEqual(config.log, { level: 'info', pretty: true });
-    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, publicBaseUrl: undefined, maxRequestBodyBytes: 1_048_576 });
+    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, maxRequestBodyBytes: 1_048_576 });
     assert.deepEqual(config.mongo, { uri: 'mongodb://127.0.0.1:27017/', database: 'doorbell' });
-    assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'doorbell', uiUrl: 'http://127.0.0.1:8233' });
+    assert.deepEqual(config.temporal, {
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'doorbell',
+      uiUrl: 'http://127.0.0.1:8233',
+      tls: false,
+      clientCertificate: null,
+      apiKey: undefined,
+    });
     assert.deepEqual(config.delivery, { attemptTimeoutMs: 15_000, defaultRetryWindowDays: 30, dispatchPageSize: 200 });
     assert.deepEqual(config.reconciler, { intervalMs: 10_000, minAgeMs: 15_000 });
   });
@@ -92,6 +100,19 @@ describe('loadConfig', () => {
     const names = error.issues.map((issue) => issue.split(':')[0]);
 
     assert.deepEqual(names.sort(), ['LOG_LEVEL', 'MONGODB_URI', 'PORT']);
+  });
+
+  test('API key turns Temporal TLS on', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, TEMPORAL_API_KEY: 'key-123' });
+
+    assert.equal(config.temporal.tls, true);
+    assert.equal(config.temporal.apiKey, 'key-123');
+  });
+
+  test('client certificate needs its key', () => {
+    const error = configError({ ...MINIMAL_ENV, TEMPORAL_TLS_CERT_PATH: '/etc/doorbell/client.pem' });
+
+    assert.match(error.message, /TEMPORAL_TLS_KEY_PATH/);
   });
 
   test('empty PORT means the default', () => {

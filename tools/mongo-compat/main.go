@@ -60,7 +60,7 @@ func run(listenAddr, dataDir, logLevel string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	// The launcher waits for this line on stdout before it connects.
+	// Logged for people reading .doorbell/logs; the launcher waits for the TCP port instead.
 	fmt.Printf("mongo-compat listening on %s, data in %s\n", server.MongoDBURI(), absDataDir)
 
 	return server.Run(ctx)

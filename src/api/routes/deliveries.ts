@@ -69,6 +69,7 @@ export function deliveriesRouter(ctx: ApiContext): Router {
         kind: delivery.kind,
         recordId: delivery.recordId,
         retryWindowDays: subscription.retryWindowDays,
+        previousAttempts: delivery.attemptCount,
       },
       { rerun: true },
     );

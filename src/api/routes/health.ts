@@ -15,7 +15,8 @@ export function healthRouter(ctx: ApiContext): Router {
   router.get('/readyz', async (_req, res) => {
     const [mongo, temporal] = await Promise.all([
       check(() => ctx.store.db.command({ ping: 1 })),
-      check(() => ctx.temporal.client.workflowService.getSystemInfo({})),
+      // Describing the namespace proves both the connection and that the namespace exists.
+      check(() => ctx.temporal.client.workflowService.describeNamespace({ namespace: ctx.config.temporal.namespace })),
     ]);
     const ready = mongo === 'ok' && temporal === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { mongodb: mongo, temporal } });

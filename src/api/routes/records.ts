@@ -1,4 +1,4 @@
-import { Router, json } from 'express';
+import { Router, json, type Request } from 'express';
 import { recordPath } from '../../domain/ids.js';
 import { VersionContentionError, findLatestEvent, writeRecord } from '../../domain/record-writes.js';
 import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
@@ -7,18 +7,30 @@ import { HttpProblem, parseOrThrow, requireJsonBody } from '../problem.js';
 import { lookupBody, recordBody, recordParams } from '../schemas.js';
 import { recordView, subscriptionView } from '../views.js';
 
+type RequestWithRawBody = Request & { rawBody: Buffer };
+
 export function recordsRouter(ctx: ApiContext): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  // Keeps the bytes of a record body, so webhooks carry the provider's JSON exactly as sent
+  // (large integers and all) rather than a re-serialized copy.
+  const parseJsonKeepingRaw = json({
+    limit: ctx.config.api.maxRequestBodyBytes,
+    strict: true,
+    verify: (req, _res, buffer) => {
+      (req as RequestWithRawBody).rawBody = buffer;
+    },
+  });
 
   /** Create or update a record. Every write is an event with the next version of the record. */
-  router.put('/v1/records/:kind/:id', requireJsonBody, parseJson, async (req, res) => {
+  router.put('/v1/records/:kind/:id', requireJsonBody, parseJsonKeepingRaw, async (req, res) => {
     const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
-    const data = parseOrThrow(recordBody, req.body, 'body');
+    parseOrThrow(recordBody, req.body, 'body');
+    const dataJson = (req as RequestWithRawBody).rawBody.toString('utf8').trim();
 
     let written;
     try {
-      written = await writeRecord(ctx, { kind, recordId: id, dataJson: JSON.stringify(data) });
+      written = await writeRecord(ctx, { kind, recordId: id, dataJson });
     } catch (error) {
       if (error instanceof VersionContentionError) {
         throw new HttpProblem(409, 'Conflict', error.message, { headers: { 'retry-after': '1' } });
