@@ -1,8 +1,8 @@
 /**
- * `npm start`: runs the whole Doorbell stack on this machine. It starts what the user does not
- * already have (the Temporal dev server persisted to .doorbell/data/temporal.db with its Web UI,
- * and a MongoDB-compatible server persisted to .doorbell/data/mongo), then the worker and the
- * API, prints the URLs, and stops everything on Ctrl-C.
+ * `npm start`: runs the whole Doorbell stack on this machine. It starts the servers the user does
+ * not already run: the Temporal dev server with its Web UI, persisted to .doorbell/data/temporal.db,
+ * and a MongoDB-compatible server persisted to .doorbell/data/mongo. Then it starts the worker and
+ * the API, prints the URLs, and stops everything on Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -70,7 +70,10 @@ async function main(): Promise<number> {
   }
 
   const named = process.argv.slice(2).filter((arg) => arg.endsWith('.test.ts'));
-  const files = named.length > 0 ? named : unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
+  let files = named;
+  if (files.length === 0) {
+    files = unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
+  }
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   const scratch = mkdtempSync(path.join(tmpdir(), 'doorbell-test-'));

@@ -61,9 +61,9 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
     if (outcome.kind === 'gone') {
       await deps.store.subscriptions.updateOne(
         { _id: subscription._id, status: 'active' },
-        { $set: { status: 'disabled', statusReason: 'endpoint answered 410 Gone', updatedAt: new Date() } },
+        { $set: { status: 'disabled', statusReason: 'endpoint responded 410 Gone', updatedAt: new Date() } },
       );
-      log.warn('Subscription disabled: endpoint answered 410 Gone', ids);
+      log.warn('Subscription disabled: endpoint responded 410 Gone', ids);
     }
 
     logOutcome(outcome, ids);
@@ -72,10 +72,9 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
 }
 
 /**
- * Decrypts a subscription's secret. A failure (the wrong DOORBELL_ENCRYPTION_KEY after a
- * misconfigured deploy) counts as a failed attempt, not an activity error, so it shows on the
- * delivery and follows the retry schedule instead of looping unseen; once the key is fixed, the
- * next attempt goes through.
+ * Decrypts a subscription's secret. A failure, such as the wrong DOORBELL_ENCRYPTION_KEY after a
+ * misconfigured deploy, counts as a failed attempt rather than an activity error. So it shows on
+ * the delivery and follows the retry schedule, and the next attempt after the key is fixed goes through.
  */
 function decryptSecret(secretBox: SecretBox, subscription: SubscriptionDocument): { ok: true; value: string } | { ok: false; error: string } {
   try {
@@ -135,7 +134,7 @@ function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; 
     case 'delivered':
       return { status: 'succeeded', statusReason: null, nextAttemptAt: null };
     case 'gone':
-      return { status: 'failed', statusReason: 'endpoint answered 410 Gone; subscription disabled', nextAttemptAt: null };
+      return { status: 'failed', statusReason: 'endpoint responded 410 Gone; subscription disabled', nextAttemptAt: null };
     case 'skipped':
       return { status: 'cancelled', statusReason: outcome.reason, nextAttemptAt: null };
     case 'failed':
@@ -148,7 +147,7 @@ function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; 
 }
 
 function describeFailure(outcome: Extract<AttemptOutcome, { kind: 'failed' }>): string {
-  return outcome.statusCode === null ? `network error: ${outcome.error}` : `endpoint answered HTTP ${outcome.statusCode}`;
+  return outcome.statusCode === null ? `network error: ${outcome.error}` : `endpoint responded HTTP ${outcome.statusCode}`;
 }
 
 function logOutcome(outcome: AttemptOutcome, ids: Record<string, unknown>): void {

@@ -10,7 +10,7 @@ export interface FieldError {
 }
 
 /**
- * An HTTP error answered as RFC 9457 problem details (`application/problem+json`). Every error
+ * An HTTP error sent as RFC 9457 problem details (`application/problem+json`). Every error
  * the API means to send is one of these; anything else becomes a 500 without internals.
  */
 export class HttpProblem extends Error {

@@ -99,7 +99,7 @@ export function verifyWebhook<TRecord = unknown>(secret: string, rawBody: string
 /**
  * Express middleware that reads the raw body itself (signature checks fail once a JSON parser has
  * rewritten it, so mount this before express.json(), or after express.raw()), verifies it, skips duplicates, and calls
- * `onEvent`. It answers 204 when the event was handled or was a duplicate, the rejection's status
+ * `onEvent`. It responds 204 when the event was handled or was a duplicate, the rejection's status
  * when verification fails, and 500 when onEvent throws, so Doorbell retries.
  */
 export function webhookHandler<TRecord = unknown>(options: {

@@ -19,7 +19,7 @@ export function dispatchWorkflowId(eventId: string): string {
   return `dispatch:${eventId}`;
 }
 
-/** The event id and subscription id make the delivery's workflow id, so a repeated start finds the first one. */
+/** Returns the delivery's workflow id, made of the event id and subscription id, so a repeated start finds the first run. */
 export function deliveryWorkflowId(eventId: string, subscriptionId: string): string {
   return `delivery:${eventId}:${subscriptionId}`;
 }

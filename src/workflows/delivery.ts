@@ -36,7 +36,7 @@ const { finishDelivery } = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
 
 /**
  * Delivers one event to one subscription: attempts, then waits on a durable timer by the retry
- * schedule, until the receiver answers 2xx, answers 410 Gone, the subscription stops, or the
+ * schedule, until the receiver responds 2xx or 410 Gone, the subscription stops, or the
  * retry window ends. Cancelling the workflow (pausing or deleting the subscription) ends it.
  */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryWorkflowResult> {
@@ -70,7 +70,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         case 'delivered':
           return finish('succeeded', attempt, null);
         case 'gone':
-          return finish('failed', attempt, 'receiver answered 410 Gone; subscription disabled');
+          return finish('failed', attempt, 'receiver responded 410 Gone; subscription disabled');
         case 'skipped':
           return finish('cancelled', attempt - 1, outcome.reason);
         case 'failed':

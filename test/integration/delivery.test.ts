@@ -114,7 +114,7 @@ describe('delivery through the real stack', () => {
   test('undecryptable secret is a failed attempt', () =>
     withReceiver(async (receiver) => {
       const subscription = await subscribe('products/key1', receiver.url);
-      // What a deploy with the wrong DOORBELL_ENCRYPTION_KEY sees: a ciphertext this key cannot open.
+      // A deploy with the wrong DOORBELL_ENCRYPTION_KEY finds ciphertexts that this key cannot open.
       const other = await stack.services.store.subscriptions.findOne({ _id: { $ne: subscription.id } });
       await stack.services.store.subscriptions.updateOne({ _id: subscription.id }, { $set: { secretCiphertext: other!.secretCiphertext } });
 

@@ -11,7 +11,7 @@ export function healthRouter(ctx: ApiContext): Router {
     res.json({ status: 'ok' });
   });
 
-  /** Readiness: MongoDB and Temporal both answer, so writes can be accepted and dispatched. */
+  /** Readiness: MongoDB and Temporal both respond, so writes can be accepted and dispatched. */
   router.get('/readyz', async (_req, res) => {
     const [mongo, temporal] = await Promise.all([
       check(() => ctx.store.db.command({ ping: 1 })),
@@ -29,7 +29,7 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
   try {
     await Promise.race([
       probe(),
-      new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+      new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no response within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
     ]);
     return 'ok';
   } catch (error) {

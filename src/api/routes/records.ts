@@ -55,8 +55,8 @@ export function recordsRouter(ctx: ApiContext): Router {
   });
 
   /**
-   * Lookup-or-subscribe: returns the record when it exists; otherwise leaves a callback and
-   * answers 202 "update later", so the client stops polling and waits for the webhook.
+   * Lookup-or-subscribe: returns the record when it exists. Otherwise it leaves a callback and
+   * returns 202 "update later", so the client stops polling and waits for the webhook.
    */
   router.post('/v1/records/:kind/:id/lookup', requireJsonBody, parseJson, async (req, res) => {
     const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
@@ -91,7 +91,7 @@ export function recordsRouter(ctx: ApiContext): Router {
 
     // The record may have been written while the subscription was being created, after the
     // dispatch had already listed subscribers. Reading again closes that gap: either this read
-    // sees the record, or the dispatch runs later and sees the subscription.
+    // finds the record, or the dispatch runs later and finds the subscription.
     const written = await findLatestEvent(ctx.store, kind, id);
     if (written !== null) {
       res.json({ status: 'found', record: recordView(written), subscription: subscriptionView(result.subscription), ...(result.secret === null ? {} : { secret: result.secret }) });
