@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const booleanFromEnv = z
@@ -9,6 +10,16 @@ const encryptionKeySchema = z
   .refine((value) => Buffer.from(value, 'base64').length === 32, {
     message: 'must be 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
   });
+
+/** Outside production, deliveries may reach loopback, where local receivers and tests listen. */
+const DEVELOPMENT_ALLOWED_CIDRS = '127.0.0.0/8,::1/128';
+
+function parseCidrList(list: string): string[] {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
 
 /** Variables whose values are never repeated in an error: a key, or a URI that may hold a password. */
 const SENSITIVE_VARIABLES = new Set(['DOORBELL_ENCRYPTION_KEY', 'MONGODB_URI', 'TEMPORAL_API_KEY']);
@@ -39,6 +50,12 @@ const envSchema = z.object({
 
   // The attempt activity's start-to-close timeout is 2 minutes, so one attempt must end well before.
   DELIVERY_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  DELIVERY_ALLOWED_CIDRS: z
+    .string()
+    .refine((list) => parseCidrList(list).every((cidr) => ipaddr.isValidCIDR(cidr)), {
+      message: 'must be comma-separated CIDR ranges such as 10.1.0.0/16,fd00::/8',
+    })
+    .optional(),
   DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: z.coerce.number().positive().max(3650).default(30),
   DISPATCH_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
 
@@ -62,7 +79,13 @@ export type Config = {
     apiKey: string | undefined;
   };
   encryptionKey: Buffer;
-  delivery: { attemptTimeoutMs: number; defaultRetryWindowDays: number; dispatchPageSize: number };
+  delivery: {
+    attemptTimeoutMs: number;
+    defaultRetryWindowDays: number;
+    dispatchPageSize: number;
+    /** Ranges deliveries may reach besides public unicast addresses (see src/activities/address-guard.ts). */
+    allowedCidrs: string[];
+  };
   reconciler: { intervalMs: number; minAgeMs: number };
 };
 
@@ -119,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: Buffer.from(e.DOORBELL_ENCRYPTION_KEY, 'base64'),
     delivery: {
       attemptTimeoutMs: e.DELIVERY_ATTEMPT_TIMEOUT_MS,
+      allowedCidrs: parseCidrList(e.DELIVERY_ALLOWED_CIDRS ?? (e.NODE_ENV === 'production' ? '' : DEVELOPMENT_ALLOWED_CIDRS)),
       defaultRetryWindowDays: e.DELIVERY_DEFAULT_RETRY_WINDOW_DAYS,
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,
     },

@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities/index.js';
+import { AddressPolicy } from './activities/address-guard.js';
 import { WebhookSender } from './activities/send-webhook.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startReconciler } from './domain/reconciler.js';
@@ -41,7 +42,11 @@ export async function createWorker(options: {
   workflowBundle?: { code: string };
 }): Promise<DoorbellWorker> {
   const { config, services } = options;
-  const sender = new WebhookSender({ timeoutMs: config.delivery.attemptTimeoutMs, userAgent: 'Doorbell-Webhooks/0.1' });
+  const sender = new WebhookSender({
+    timeoutMs: config.delivery.attemptTimeoutMs,
+    userAgent: 'Doorbell-Webhooks/0.1',
+    addressPolicy: new AddressPolicy(config.delivery.allowedCidrs),
+  });
   const activities = createActivities({
     store: services.store,
     temporal: services.temporal,

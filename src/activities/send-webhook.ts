@@ -1,5 +1,6 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { Webhook } from 'standardwebhooks';
+import { checkLiteralHost, createGuardedLookup, type AddressPolicy } from './address-guard.js';
 
 /** Bytes of a receiver's response that are read at most; the rest is discarded unread. */
 export const MAX_RESPONSE_BYTES_READ = 64 * 1024;
@@ -27,16 +28,22 @@ export type SendResult =
 export class WebhookSender {
   private readonly agent: Agent;
 
-  constructor(private readonly options: { timeoutMs: number; userAgent: string }) {
+  constructor(private readonly options: { timeoutMs: number; userAgent: string; addressPolicy: AddressPolicy }) {
     this.agent = new Agent({
       keepAliveTimeout: 10_000,
-      connect: { timeout: options.timeoutMs },
+      // Every socket resolves its host through the guard, so the address connected to is the one checked.
+      connect: { timeout: options.timeoutMs, lookup: createGuardedLookup(options.addressPolicy) },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
   }
 
   async send(signed: SignedRequest): Promise<SendResult> {
+    const blocked = checkLiteralHost(new URL(signed.url), this.options.addressPolicy);
+    if (blocked !== undefined) {
+      return { kind: 'network-error', error: `${blocked.code}: ${blocked.message}`, durationMs: 0 };
+    }
+
     const timestamp = new Date();
     const signature = new Webhook(signed.secret).sign(signed.webhookId, timestamp, signed.body);
     const startedAt = performance.now();

@@ -34,7 +34,12 @@ describe('loadConfig', () => {
       clientCertificate: null,
       apiKey: undefined,
     });
-    assert.deepEqual(config.delivery, { attemptTimeoutMs: 15_000, defaultRetryWindowDays: 30, dispatchPageSize: 200 });
+    assert.deepEqual(config.delivery, {
+      attemptTimeoutMs: 15_000,
+      defaultRetryWindowDays: 30,
+      dispatchPageSize: 200,
+      allowedCidrs: ['127.0.0.0/8', '::1/128'],
+    });
     assert.deepEqual(config.reconciler, { intervalMs: 10_000, minAgeMs: 15_000 });
   });
 
@@ -113,6 +118,22 @@ describe('loadConfig', () => {
     const error = configError({ ...MINIMAL_ENV, TEMPORAL_TLS_CERT_PATH: '/etc/doorbell/client.pem' });
 
     assert.match(error.message, /TEMPORAL_TLS_KEY_PATH/);
+  });
+
+  test('production allows no private range by default', () => {
+    assert.deepEqual(loadConfig({ ...MINIMAL_ENV, NODE_ENV: 'production' }).delivery.allowedCidrs, []);
+  });
+
+  test('allowed CIDRs are read as a list', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, DELIVERY_ALLOWED_CIDRS: ' 10.1.0.0/16, fd00::/8 ' });
+
+    assert.deepEqual(config.delivery.allowedCidrs, ['10.1.0.0/16', 'fd00::/8']);
+  });
+
+  test('invalid CIDR is named', () => {
+    const error = configError({ ...MINIMAL_ENV, DELIVERY_ALLOWED_CIDRS: '10.0.0.0/33' });
+
+    assert.match(error.message, /DELIVERY_ALLOWED_CIDRS/);
   });
 
   test('empty PORT means the default', () => {
