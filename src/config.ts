@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { parseRetrySchedule, type RetrySchedule } from './workflows/retry-schedule.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -33,6 +34,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  MAX_IN_FLIGHT_REQUESTS: z.coerce.number().int().positive().default(256),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017/'),
   MONGODB_DATABASE: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('doorbell'),
@@ -50,6 +52,12 @@ const envSchema = z.object({
 
   // The attempt activity's start-to-close timeout is 2 minutes, so one attempt must end well before.
   DELIVERY_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  DELIVERY_RETRY_SCHEDULE: z
+    .string()
+    .refine((text) => parseRetrySchedule(text) !== undefined, {
+      message: 'must be comma-separated durations such as 5s,5m,30m,2h,5h,10h,12h (units ms, s, m, h, d), the last one repeating',
+    })
+    .default('5s,5m,30m,2h,5h,10h,12h'),
   DELIVERY_ALLOWED_CIDRS: z
     .string()
     .refine((list) => parseCidrList(list).every((cidr) => ipaddr.isValidCIDR(cidr)), {
@@ -66,7 +74,7 @@ const envSchema = z.object({
 export type Config = {
   env: 'development' | 'production' | 'test';
   log: { level: string; pretty: boolean };
-  api: { host: string; port: number; maxRequestBodyBytes: number };
+  api: { host: string; port: number; maxRequestBodyBytes: number; maxInFlightRequests: number };
   mongo: { uri: string; database: string };
   temporal: {
     address: string;
@@ -83,6 +91,7 @@ export type Config = {
     attemptTimeoutMs: number;
     defaultRetryWindowDays: number;
     dispatchPageSize: number;
+    retrySchedule: RetrySchedule;
     /** Ranges deliveries may reach besides public unicast addresses (see src/activities/address-guard.ts). */
     allowedCidrs: string[];
   };
@@ -128,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.HOST,
       port: e.PORT,
       maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+      maxInFlightRequests: e.MAX_IN_FLIGHT_REQUESTS,
     },
     mongo: { uri: e.MONGODB_URI, database: e.MONGODB_DATABASE },
     temporal: {
@@ -142,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: Buffer.from(e.DOORBELL_ENCRYPTION_KEY, 'base64'),
     delivery: {
       attemptTimeoutMs: e.DELIVERY_ATTEMPT_TIMEOUT_MS,
+      retrySchedule: parseRetrySchedule(e.DELIVERY_RETRY_SCHEDULE)!,
       allowedCidrs: parseCidrList(e.DELIVERY_ALLOWED_CIDRS ?? (e.NODE_ENV === 'production' ? '' : DEVELOPMENT_ALLOWED_CIDRS)),
       defaultRetryWindowDays: e.DELIVERY_DEFAULT_RETRY_WINDOW_DAYS,
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,

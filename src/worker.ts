@@ -53,6 +53,7 @@ export async function createWorker(options: {
     secretBox: services.secretBox,
     sender,
     dispatchPageSize: config.delivery.dispatchPageSize,
+    retrySchedule: config.delivery.retrySchedule,
   });
 
   const worker = await Worker.create({

@@ -95,7 +95,7 @@ function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutc
   }
 
   const retryAfterMs = result.kind === 'response' ? result.retryAfterMs : null;
-  const plan = planRetry({ failedAttempt: input.retryStep, retryAfterMs, failedAtMs: input.scheduledAtMs + result.durationMs, retryDeadlineMs: input.retryDeadlineMs });
+  const plan = planRetry({ failedAttempt: input.retryStep, schedule: input.retrySchedule, retryAfterMs, failedAtMs: input.scheduledAtMs + result.durationMs, retryDeadlineMs: input.retryDeadlineMs });
   return {
     kind: 'failed',
     statusCode: result.kind === 'response' ? result.statusCode : null,

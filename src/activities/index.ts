@@ -1,6 +1,7 @@
 import type { SecretBox } from '../domain/secrets.js';
 import type { Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
+import type { RetrySchedule } from '../workflows/retry-schedule.js';
 import { createAttemptDelivery } from './attempt-delivery.js';
 import { createFinishDelivery } from './finish-delivery.js';
 import type { WebhookSender } from './send-webhook.js';
@@ -12,12 +13,13 @@ export interface ActivityDependencies {
   secretBox: SecretBox;
   sender: WebhookSender;
   dispatchPageSize: number;
+  retrySchedule: RetrySchedule;
 }
 
 /** Builds every activity the worker registers, each bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    startDeliveries: createStartDeliveries({ store: deps.store, temporal: deps.temporal, pageSize: deps.dispatchPageSize }),
+    startDeliveries: createStartDeliveries({ store: deps.store, temporal: deps.temporal, pageSize: deps.dispatchPageSize, retrySchedule: deps.retrySchedule }),
     attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender }),
     finishDelivery: createFinishDelivery({ store: deps.store }),
   };

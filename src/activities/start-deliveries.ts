@@ -4,6 +4,7 @@ import type { DeliveryDocument, SubscriptionDocument } from '../store/documents.
 import type { Store } from '../store/mongo.js';
 import { startDelivery, type TemporalTarget } from '../temporal/start-workflows.js';
 import { deliveryWorkflowId } from '../workflows/definitions.js';
+import type { RetrySchedule } from '../workflows/retry-schedule.js';
 import type { StartDeliveriesInput, StartDeliveriesResult } from './types.js';
 
 /** Workflow starts in flight at once while a page is fanned out. */
@@ -14,7 +15,7 @@ const START_CONCURRENCY = 16;
  * delivery for each and starts its workflow. Both steps are idempotent by id, so a retried page
  * creates and starts nothing twice.
  */
-export function createStartDeliveries(deps: { store: Store; temporal: TemporalTarget; pageSize: number }) {
+export function createStartDeliveries(deps: { store: Store; temporal: TemporalTarget; pageSize: number; retrySchedule: RetrySchedule }) {
   return async function startDeliveries(input: StartDeliveriesInput): Promise<StartDeliveriesResult> {
     const event = await deps.store.events.findOne({ _id: input.eventId });
     if (event === null) {
@@ -62,6 +63,7 @@ export function createStartDeliveries(deps: { store: Store; temporal: TemporalTa
           kind: event.kind,
           recordId: event.recordId,
           retryWindowDays: subscription.retryWindowDays,
+          retrySchedule: deps.retrySchedule,
         },
         { rerun: false },
       );

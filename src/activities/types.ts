@@ -1,4 +1,4 @@
-import type { RetryPlan } from '../workflows/retry-schedule.js';
+import type { RetryPlan, RetrySchedule } from '../workflows/retry-schedule.js';
 
 export interface AttemptDeliveryInput {
   deliveryId: string;
@@ -12,6 +12,7 @@ export interface AttemptDeliveryInput {
    */
   scheduledAtMs: number;
   retryDeadlineMs: number | null;
+  retrySchedule?: RetrySchedule;
 }
 
 /**

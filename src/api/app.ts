@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { ApiContext } from './context.js';
+import { loadShedding } from './load-shedding.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { deliveriesRouter } from './routes/deliveries.js';
 import { healthRouter } from './routes/health.js';
@@ -27,6 +28,7 @@ export function createApp(ctx: ApiContext): Express {
     }),
   );
 
+  app.use(loadShedding({ maxInFlight: ctx.config.api.maxInFlightRequests, retryAfterSeconds: 1 }));
   app.use(healthRouter(ctx));
   app.use(recordsRouter(ctx));
   app.use(subscriptionsRouter(ctx));

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventDocument } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import { startDispatch, type TemporalTarget } from '../temporal/start-workflows.js';
+import { maybeCrashAfterEventInsert } from './fault-points.js';
 import { newEventId, recordPath } from './ids.js';
 
 /** Tries to claim the next version before giving up under heavy contention on one record. */
@@ -33,6 +34,7 @@ export async function writeRecord(
   write: { kind: string; recordId: string; dataJson: string },
 ): Promise<WrittenRecord> {
   const event = await insertNextEvent(deps.store, write);
+  maybeCrashAfterEventInsert();
   const dispatched = await dispatchEvent(deps, event);
   return { eventId: event._id, version: event.version, created: event.version === 1, dispatched };
 }

@@ -8,7 +8,7 @@ import {
   type DeliveryWorkflowInput,
   type DispatchWorkflowInput,
 } from '../workflows/definitions.js';
-import { DAY_MS } from '../workflows/retry-schedule.js';
+import { DAY_MS, type RetrySchedule } from '../workflows/retry-schedule.js';
 
 export interface TemporalTarget {
   client: Client;
@@ -51,6 +51,7 @@ export interface DeliveryStart {
   retryWindowDays: number | null;
   /** Attempts made before this run, when redelivering. */
   previousAttempts?: number;
+  retrySchedule: RetrySchedule;
 }
 
 /**
@@ -65,6 +66,7 @@ export async function startDelivery(temporal: TemporalTarget, delivery: Delivery
     subscriptionId: delivery.subscriptionId,
     retryWindowMs: delivery.retryWindowDays === null ? null : delivery.retryWindowDays * DAY_MS,
     previousAttempts: delivery.previousAttempts ?? 0,
+    retrySchedule: delivery.retrySchedule,
   };
 
   try {

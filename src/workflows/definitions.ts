@@ -3,6 +3,7 @@
  * This module is imported into the workflow sandbox, so it must stay free of Node.js APIs.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { RetrySchedule } from './retry-schedule.js';
 
 export const DISPATCH_WORKFLOW = 'dispatchWorkflow';
 export const DELIVERY_WORKFLOW = 'deliveryWorkflow';
@@ -41,6 +42,8 @@ export interface DeliveryWorkflowInput {
   subscriptionId: string;
   /** How long to keep retrying; null retries until the delivery succeeds or is stopped. */
   retryWindowMs: number | null;
+  /** Absent in workflows started before schedules were configurable, which use the default. */
+  retrySchedule?: RetrySchedule;
   /** Attempts made by earlier runs of this delivery, before a redelivery; numbering continues after them. */
   previousAttempts?: number;
   /** Carried across continue-as-new so the retry window and the schedule continue. */

@@ -64,6 +64,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         retryStep: attemptsMade,
         scheduledAtMs: Date.now(),
         retryDeadlineMs,
+        retrySchedule: input.retrySchedule,
       });
 
       switch (outcome.kind) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { DEFAULT_RETRY_SCHEDULE } from '../../src/workflows/retry-schedule.js';
 
 const KEY = randomBytes(32);
 const MINIMAL_ENV = { DOORBELL_ENCRYPTION_KEY: KEY.toString('base64') };
@@ -23,7 +24,7 @@ describe('loadConfig', () => {
 
     assert.equal(config.env, 'development');
     assert.deepEqual(config.log, { level: 'info', pretty: true });
-    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, maxRequestBodyBytes: 1_048_576 });
+    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, maxRequestBodyBytes: 1_048_576, maxInFlightRequests: 256 });
     assert.deepEqual(config.mongo, { uri: 'mongodb://127.0.0.1:27017/', database: 'doorbell' });
     assert.deepEqual(config.temporal, {
       address: '127.0.0.1:7233',
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
       attemptTimeoutMs: 15_000,
       defaultRetryWindowDays: 30,
       dispatchPageSize: 200,
+      retrySchedule: DEFAULT_RETRY_SCHEDULE,
       allowedCidrs: ['127.0.0.0/8', '::1/128'],
     });
     assert.deepEqual(config.reconciler, { intervalMs: 10_000, minAgeMs: 15_000 });
@@ -118,6 +120,18 @@ describe('loadConfig', () => {
     const error = configError({ ...MINIMAL_ENV, TEMPORAL_TLS_CERT_PATH: '/etc/doorbell/client.pem' });
 
     assert.match(error.message, /TEMPORAL_TLS_KEY_PATH/);
+  });
+
+  test('retry schedule is read from durations', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, DELIVERY_RETRY_SCHEDULE: '1s, 500ms,2m' });
+
+    assert.deepEqual(config.delivery.retrySchedule, { delaysMs: [1000, 500], steadyDelayMs: 120_000 });
+  });
+
+  test('invalid retry schedule is named', () => {
+    const error = configError({ ...MINIMAL_ENV, DELIVERY_RETRY_SCHEDULE: '5 minutes' });
+
+    assert.match(error.message, /DELIVERY_RETRY_SCHEDULE/);
   });
 
   test('production allows no private range by default', () => {

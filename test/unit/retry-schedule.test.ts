@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DAY_MS, MAX_RETRY_AFTER_MS, RETRY_DELAYS_MS, STEADY_RETRY_DELAY_MS, planRetry, scheduledDelayMs, type RetryPlan } from '../../src/workflows/retry-schedule.js';
+import {
+  DAY_MS,
+  DEFAULT_RETRY_SCHEDULE,
+  MAX_RETRY_AFTER_MS,
+  RETRY_DELAYS_MS,
+  STEADY_RETRY_DELAY_MS,
+  parseRetrySchedule,
+  planRetry,
+  scheduledDelayMs,
+  type RetryPlan,
+} from '../../src/workflows/retry-schedule.js';
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -155,5 +165,34 @@ describe('planRetry', () => {
     assert.equal(failedAttempt, 65);
     assert.equal(plan.reason, 'retry window ended after 65 attempts');
     assert.ok(attemptAtMs <= retryDeadlineMs);
+  });
+});
+
+describe('parseRetrySchedule', () => {
+  test('default text gives the default schedule', () => {
+    assert.deepEqual(parseRetrySchedule('5s,5m,30m,2h,5h,10h,12h'), { delaysMs: [...DEFAULT_RETRY_SCHEDULE.delaysMs], steadyDelayMs: DEFAULT_RETRY_SCHEDULE.steadyDelayMs });
+  });
+
+  test('one duration repeats forever', () => {
+    assert.deepEqual(parseRetrySchedule('30s'), { delaysMs: [], steadyDelayMs: 30_000 });
+  });
+
+  test('units and fractions are read', () => {
+    assert.deepEqual(parseRetrySchedule('250ms,1.5s,1d'), { delaysMs: [250, 1500], steadyDelayMs: DAY_MS });
+  });
+
+  test('malformed entries give undefined', () => {
+    for (const text of ['', '5', '5 s', '5x', 's', '5s,,1m', '-5s', '0s']) {
+      assert.equal(parseRetrySchedule(text), undefined, JSON.stringify(text));
+    }
+  });
+
+  test('custom schedule drives planRetry', () => {
+    const schedule = { delaysMs: [100], steadyDelayMs: 1000 };
+    const first = planRetry({ failedAttempt: 1, schedule, retryAfterMs: null, failedAtMs: 0, retryDeadlineMs: null });
+    const later = planRetry({ failedAttempt: 5, schedule, retryAfterMs: null, failedAtMs: 0, retryDeadlineMs: null });
+
+    assert.deepEqual(first, { kind: 'retry', delayMs: 100, nextAttemptAtMs: 100 });
+    assert.deepEqual(later, { kind: 'retry', delayMs: 1000, nextAttemptAtMs: 1000 });
   });
 });

@@ -70,6 +70,7 @@ export function deliveriesRouter(ctx: ApiContext): Router {
         recordId: delivery.recordId,
         retryWindowDays: subscription.retryWindowDays,
         previousAttempts: delivery.attemptCount,
+        retrySchedule: ctx.config.delivery.retrySchedule,
       },
       { rerun: true },
     );
