@@ -69,6 +69,11 @@ const envSchema = z.object({
 
   RECONCILER_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   RECONCILER_MIN_AGE_MS: z.coerce.number().int().min(0).default(15_000),
+
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // 0 turns the endpoint off rather than choosing a free port, so a port is always known to scrapers.
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  WORKER_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
 });
 
 export type Config = {
@@ -96,6 +101,8 @@ export type Config = {
     allowedCidrs: string[];
   };
   reconciler: { intervalMs: number; minAgeMs: number };
+  /** The worker's Prometheus endpoints; a port of 0 turns that endpoint off. */
+  workerMetrics: { host: string; port: number; sdkPort: number };
 };
 
 /** Error raised when an environment variable is missing or invalid; the message names each one. */
@@ -128,6 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
     throw new ConfigError(['TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH: set both for mutual TLS, or neither']);
   }
+  if (e.WORKER_METRICS_PORT !== 0 && e.WORKER_METRICS_PORT === e.WORKER_SDK_METRICS_PORT) {
+    throw new ConfigError([`WORKER_METRICS_PORT and WORKER_SDK_METRICS_PORT: both are ${e.WORKER_METRICS_PORT}; the two endpoints need different ports, or 0 to turn one off`]);
+  }
   const clientCertificate = e.TEMPORAL_TLS_CERT_PATH === undefined ? null : { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH! };
 
   return {
@@ -158,5 +168,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,
     },
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
+    workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },
   };
 }

@@ -6,13 +6,19 @@ import { WebhookSender } from './activities/send-webhook.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startReconciler } from './domain/reconciler.js';
 import { createLogger, type Logger } from './logger.js';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
+import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { openServices, type Services } from './services.js';
 import { connectionOptions, ensureSearchAttributes } from './temporal/connect.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-/** Sends the Temporal SDK's log lines, workflow and activity `log` included, to pino. */
-export function installTemporalLogger(logger: Logger): void {
+/**
+ * Installs the Temporal SDK's process-wide runtime, once, before the first connection. It sends
+ * the SDK's log lines, workflow and activity `log` included, to pino. With `sdkMetricsAddress`
+ * (`host:port`), the SDK also serves its own metrics at /metrics on that address.
+ */
+export function installTemporalRuntime(logger: Logger, options: { sdkMetricsAddress?: string } = {}): void {
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => {
@@ -20,12 +26,22 @@ export function installTemporalLogger(logger: Logger): void {
       const level = entry.level === 'INFO' && entry.meta?.sdkComponent === 'worker' ? 'debug' : levels[entry.level];
       logger[level]({ ...entry.meta }, entry.message);
     }),
+    ...(options.sdkMetricsAddress === undefined
+      ? {}
+      : {
+          telemetryOptions: {
+            // Prometheus naming conventions: counters end in _total, durations are in seconds with the unit in the name.
+            metrics: { prometheus: { bindAddress: options.sdkMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } },
+          },
+        }),
   });
 }
 
 /** A Temporal worker and the reconciler loop, run and stopped together. */
 export interface DoorbellWorker {
   worker: Worker;
+  /** Doorbell's own metrics of this worker; serve them with startMetricsServer. */
+  metrics: WorkerMetrics;
   /** Runs until worker.shutdown() or SIGINT/SIGTERM, then lets running activities finish and stops the reconciler. */
   run(): Promise<void>;
 }
@@ -47,7 +63,9 @@ export async function createWorker(options: {
     userAgent: 'Doorbell-Webhooks/0.1',
     addressPolicy: new AddressPolicy(config.delivery.allowedCidrs),
   });
+  const metrics = new WorkerMetrics({ store: services.store, logger: options.logger });
   const activities = createActivities({
+    metrics,
     store: services.store,
     temporal: services.temporal,
     secretBox: services.secretBox,
@@ -66,8 +84,9 @@ export async function createWorker(options: {
 
   return {
     worker,
+    metrics,
     async run() {
-      const stopReconciler = startReconciler({ ...services, logger: options.logger }, config.reconciler);
+      const stopReconciler = startReconciler({ ...services, logger: options.logger, metrics }, config.reconciler);
       try {
         await worker.run();
       } finally {
@@ -82,21 +101,49 @@ export async function createWorker(options: {
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'doorbell-worker' });
-  installTemporalLogger(logger);
+  installRuntimeWithSdkMetrics(config.workerMetrics, logger);
 
   const services = await openServices(config, logger, 'doorbell-worker');
   await ensureSearchAttributes(services.temporal.client, config.temporal.namespace, logger);
 
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const doorbellWorker = await createWorker({ config, services, connection, logger });
+  const { host, port } = config.workerMetrics;
+  const metricsServer = port === 0 ? undefined : await listenForMetrics(doorbellWorker.metrics, host, port, logger);
 
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker started');
   // The SDK shuts the worker down on SIGINT and SIGTERM, letting running activities finish first.
   await doorbellWorker.run();
 
+  await metricsServer?.close();
   await connection.close();
   await services.close();
   logger.info('Worker stopped');
+}
+
+/** Installs the SDK runtime, with its metrics endpoint unless WORKER_SDK_METRICS_PORT is 0. */
+function installRuntimeWithSdkMetrics(options: Config['workerMetrics'], logger: Logger): void {
+  const sdkMetricsAddress = options.sdkPort === 0 ? undefined : `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.sdkPort}`;
+  try {
+    // The SDK binds its metrics port here and raises when the port is taken.
+    installTemporalRuntime(logger, sdkMetricsAddress === undefined ? {} : { sdkMetricsAddress });
+  } catch (error) {
+    throw new Error(`cannot serve Temporal SDK metrics on ${sdkMetricsAddress}: ${(error as Error).message}; set WORKER_SDK_METRICS_PORT to a free port, or to 0 to turn the endpoint off`, { cause: error });
+  }
+  if (sdkMetricsAddress !== undefined) {
+    logger.info({ url: `http://${sdkMetricsAddress}/metrics` }, 'Temporal SDK metrics listening');
+  }
+}
+
+async function listenForMetrics(metrics: WorkerMetrics, host: string, port: number, logger: Logger): Promise<MetricsServer> {
+  let server: MetricsServer;
+  try {
+    server = await startMetricsServer(metrics.registry, { host, port, logger });
+  } catch (error) {
+    throw new Error(`cannot serve worker metrics on ${host}:${port}: ${(error as Error).message}; set WORKER_METRICS_PORT to a free port, or to 0 to turn the endpoint off`, { cause: error });
+  }
+  logger.info({ url: `${server.url}/metrics` }, 'Worker metrics listening');
+  return server;
 }
 
 const isEntryPoint = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];

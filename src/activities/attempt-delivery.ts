@@ -1,6 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { buildWebhookBody } from '../domain/payload.js';
 import type { SecretBox } from '../domain/secrets.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { AttemptDocument, DeliveryStatus, SubscriptionDocument } from '../store/documents.js';
 import type { Store } from '../store/mongo.js';
 import { planRetry } from '../workflows/retry-schedule.js';
@@ -15,7 +16,7 @@ const ATTEMPTS_KEPT = 50;
  * decrypts the secret, signs, sends, and records the attempt with one MongoDB write. The secret
  * lives only in this function's memory; neither the input nor the returned outcome carries it.
  */
-export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender }) {
+export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender; metrics: Pick<WorkerMetrics, 'recordAttempt'> }) {
   return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
     const delivery = await deps.store.deliveries.findOne({ _id: input.deliveryId });
     if (delivery === null) {
@@ -38,6 +39,7 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
         { $set: { status: 'cancelled', statusReason: reason, nextAttemptAt: null, updatedAt: new Date() } },
       );
       log.info('Delivery skipped', { ...ids, reason });
+      deps.metrics.recordAttempt('skipped', null);
       return { kind: 'skipped', reason };
     }
 
@@ -56,6 +58,8 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
         : { kind: 'network-error', error: secret.error, durationMs: 0 };
 
     const outcome = toOutcome(result, input);
+    // NOTE: a request the sender rejects before connecting is observed with its duration of 0 s.
+    deps.metrics.recordAttempt(outcome.kind, secret.ok ? result.durationMs : null);
     await recordAttempt(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome);
 
     if (outcome.kind === 'gone') {

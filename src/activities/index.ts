@@ -1,4 +1,5 @@
 import type { SecretBox } from '../domain/secrets.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import type { RetrySchedule } from '../workflows/retry-schedule.js';
@@ -13,6 +14,7 @@ export interface ActivityDependencies {
   secretBox: SecretBox;
   sender: WebhookSender;
   dispatchPageSize: number;
+  metrics: WorkerMetrics;
   retrySchedule: RetrySchedule;
 }
 
@@ -20,7 +22,7 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   return {
     startDeliveries: createStartDeliveries({ store: deps.store, temporal: deps.temporal, pageSize: deps.dispatchPageSize, retrySchedule: deps.retrySchedule }),
-    attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender }),
+    attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender, metrics: deps.metrics }),
     finishDelivery: createFinishDelivery({ store: deps.store }),
   };
 }

@@ -4,9 +4,12 @@ import type { LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { ApiContext } from './context.js';
 import { loadShedding } from './load-shedding.js';
+import { ApiMetrics } from './metrics.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { deliveriesRouter } from './routes/deliveries.js';
+import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
+import { metricsRouter } from './routes/metrics.js';
 import { recordsRouter } from './routes/records.js';
 import { subscriptionsRouter } from './routes/subscriptions.js';
 
@@ -16,6 +19,10 @@ export function createApp(ctx: ApiContext): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  // Every route is mounted with handleOperation from its entry in operations.ts, which is also
+  // what the OpenAPI document at /openapi.json is built from.
+  const metrics = new ApiMetrics();
+  app.use(metrics.middleware());
   app.use(
     pinoHttp<IncomingMessage, ServerResponse, never>({
       logger: ctx.logger,
@@ -30,9 +37,11 @@ export function createApp(ctx: ApiContext): Express {
 
   app.use(loadShedding({ maxInFlight: ctx.config.api.maxInFlightRequests, retryAfterSeconds: 1 }));
   app.use(healthRouter(ctx));
-  app.use(recordsRouter(ctx));
+  app.use(recordsRouter(ctx, metrics));
   app.use(subscriptionsRouter(ctx));
   app.use(deliveriesRouter(ctx));
+  app.use(metricsRouter(metrics));
+  app.use(docsRouter());
 
   app.use(notFoundHandler);
   app.use(problemHandler(ctx.logger));

@@ -8,9 +8,21 @@ const MAX_RETRY_WINDOW_DAYS = 3650;
 
 export const recordKey = z.string().regex(RECORD_KEY_PATTERN, RECORD_KEY_RULE);
 
-export const recordParams = z.object({ kind: recordKey, id: recordKey }).strict();
+export const recordParams = z
+  .object({
+    kind: recordKey.meta({ description: 'Record kind: 1 to 128 letters, digits, `_` or `-`, starting with a letter or digit.', example: 'orders' }),
+    id: recordKey.meta({ description: 'Record id within its kind, with the same rule as the kind.', example: 'ord-2001' }),
+  })
+  .strict();
 
-export const idParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be an id as returned by the API') }).strict();
+export const idParam = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be an id as returned by the API')
+      .meta({ description: 'Id as returned by the API.', example: 'sub_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+  })
+  .strict();
 
 /** An endpoint URL: absolute http(s), no credentials in it, at most 2048 characters. */
 export const endpointUrl = z
@@ -30,22 +42,33 @@ export const endpointUrl = z
     if (url.username !== '' || url.password !== '') {
       ctx.addIssue({ code: 'custom', message: 'must not contain a username or password; authenticate receivers by the webhook signature' });
     }
+  })
+  .meta({ description: 'Absolute http or https URL without a username or password.', format: 'uri', example: 'https://example.com/hooks/orders' });
+
+export const httpMethod = z.enum(HTTP_METHODS, { message: `must be one of ${HTTP_METHODS.join(', ')}` }).meta({ description: 'HTTP method of the webhook requests.' });
+
+export const signingSecret = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = describeInvalidSecret(value);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: problem });
+    }
+  })
+  .meta({
+    description: 'Standard Webhooks signing secret: `whsec_` followed by standard base64 of 24 to 64 bytes.',
+    example: 'whsec_+hdtegydQrecDUZvn2a0Hl1db5JJmLfh/Dbih7s76Vs=',
   });
-
-export const httpMethod = z.enum(HTTP_METHODS, { message: `must be one of ${HTTP_METHODS.join(', ')}` });
-
-export const signingSecret = z.string().superRefine((value, ctx) => {
-  const problem = describeInvalidSecret(value);
-  if (problem !== undefined) {
-    ctx.addIssue({ code: 'custom', message: problem });
-  }
-});
 
 const retryWindowDays = z
   .number({ message: 'must be a number of days, or null to retry without end' })
   .positive('must be greater than 0, or null to retry without end')
   .max(MAX_RETRY_WINDOW_DAYS, `must be at most ${MAX_RETRY_WINDOW_DAYS} days, or null to retry without end`)
-  .nullable();
+  .nullable()
+  .meta({ description: 'Days a delivery is retried, fractions allowed, or null to retry without end.', example: 7 });
+
+/** RECORD_KEY_PATTERN without its anchors, to build the documented pattern of a target from it. */
+const RECORD_KEY_BODY = RECORD_KEY_PATTERN.source.replace(/^\^/, '').replace(/\$$/, '');
 
 /** `kind/id` for one record or `kind/*` for every record of a kind. */
 export const subscriptionTarget = z
@@ -56,13 +79,19 @@ export const subscriptionTarget = z
     if (!isValid) {
       ctx.addIssue({ code: 'custom', message: `must be "kind/id" or "kind/*", where kind and id ${RECORD_KEY_RULE}; got ${JSON.stringify(value)}` });
     }
+  })
+  .meta({
+    description: '`kind/id` for one record or `kind/*` for every record of a kind.',
+    // This pattern only documents the rule for clients. The superRefine above validates it.
+    pattern: `^${RECORD_KEY_BODY}/(${RECORD_KEY_BODY}|\\*)$`,
+    example: 'orders/*',
   });
 
 export const callbackBody = z
   .object({
     url: endpointUrl,
     method: httpMethod.default('POST'),
-    secret: signingSecret.optional(),
+    secret: signingSecret.optional().meta({ description: 'Signing secret to use. When omitted, Doorbell generates one and returns it once.' }),
     retryWindowDays: retryWindowDays.optional(),
   })
   .strict();
@@ -71,13 +100,23 @@ export const lookupBody = z.object({ callback: callbackBody }).strict();
 
 export const createSubscriptionBody = callbackBody.extend({ target: subscriptionTarget }).strict();
 
-const limit = z.coerce.number({ message: 'must be an integer from 1 to 100' }).int('must be an integer from 1 to 100').min(1, 'must be an integer from 1 to 100').max(100, 'must be an integer from 1 to 100').default(50);
-const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be the nextCursor of a previous page').optional();
+const limit = z.coerce
+  .number({ message: 'must be an integer from 1 to 100' })
+  .int('must be an integer from 1 to 100')
+  .min(1, 'must be an integer from 1 to 100')
+  .max(100, 'must be an integer from 1 to 100')
+  .default(50)
+  .meta({ description: 'Maximum number of items in the page.' });
+const cursor = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be the nextCursor of a previous page')
+  .optional()
+  .meta({ description: 'The `nextCursor` of the previous page. Omit it for the first page.' });
 
 export const listSubscriptionsQuery = z
   .object({
-    target: subscriptionTarget.optional(),
-    status: z.enum(['active', 'paused', 'disabled'], { message: 'must be one of active, paused, disabled' }).optional(),
+    target: subscriptionTarget.optional().meta({ description: 'Only subscriptions with exactly this target; `orders/*` does not match `orders/ord-1`.' }),
+    status: z.enum(['active', 'paused', 'disabled'], { message: 'must be one of active, paused, disabled' }).optional().meta({ description: 'Only subscriptions with this status.' }),
     limit,
     cursor,
   })
@@ -85,13 +124,18 @@ export const listSubscriptionsQuery = z
 
 export const listDeliveriesQuery = z
   .object({
-    subscriptionId: z.string().regex(/^sub_[A-Za-z0-9]{1,40}$/, 'must be a subscription id such as sub_01J...').optional(),
-    eventId: z.string().regex(/^evt_[A-Za-z0-9]{1,40}$/, 'must be an event id such as evt_01J...').optional(),
-    status: z.enum(DELIVERY_STATUSES as [string, ...string[]], { message: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
+    subscriptionId: z.string().regex(/^sub_[A-Za-z0-9]{1,40}$/, 'must be a subscription id such as sub_01J...').optional().meta({ description: 'Only deliveries to this subscription.' }),
+    eventId: z.string().regex(/^evt_[A-Za-z0-9]{1,40}$/, 'must be an event id such as evt_01J...').optional().meta({ description: 'Only deliveries of this event.' }),
+    status: z
+      .enum(DELIVERY_STATUSES as [string, ...string[]], { message: `must be one of ${DELIVERY_STATUSES.join(', ')}` })
+      .optional()
+      .meta({ description: 'Only deliveries with this status.' }),
     limit,
     cursor,
   })
   .strict();
 
 /** A record body: any JSON object. */
-export const recordBody = z.record(z.string(), z.unknown(), { message: 'record body must be a JSON object' });
+export const recordBody = z
+  .record(z.string(), z.unknown(), { message: 'record body must be a JSON object' })
+  .meta({ description: 'The record: any JSON object. It is stored and sent to subscribers as the bytes received.', example: { status: 'shipped', carrier: 'DHL', items: 2 } });

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import { dispatchEvent } from './record-writes.js';
@@ -30,14 +31,18 @@ export async function reconcileOnce(deps: { store: Store; temporal: TemporalTarg
   return dispatched;
 }
 
-/** Runs reconcileOnce every `intervalMs` until the returned stop function is called. */
-export function startReconciler(deps: { store: Store; temporal: TemporalTarget; logger: Logger }, options: { intervalMs: number; minAgeMs: number }): () => Promise<void> {
+/** Runs reconcileOnce every `intervalMs` until the returned stop function is called, and counts what it dispatched. */
+export function startReconciler(
+  deps: { store: Store; temporal: TemporalTarget; logger: Logger; metrics?: Pick<WorkerMetrics, 'reconcilerDispatches'> },
+  options: { intervalMs: number; minAgeMs: number },
+): () => Promise<void> {
   let stopped = false;
   let current: Promise<void> | null = null;
 
   const tick = async (): Promise<void> => {
     try {
-      await reconcileOnce(deps, options);
+      const dispatched = await reconcileOnce(deps, options);
+      deps.metrics?.reconcilerDispatches.inc(dispatched);
     } catch (error) {
       deps.logger.error({ err: error }, 'Reconciler pass failed; retrying next interval');
     }

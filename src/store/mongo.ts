@@ -38,9 +38,12 @@ async function ensureIndexes(store: Store): Promise<void> {
 
   await store.subscriptions.createIndex({ dedupeKey: 1 }, { unique: true, name: 'dedupe_key_unique' });
   await store.subscriptions.createIndex({ target: 1, status: 1, _id: 1 }, { name: 'target_status' });
+  // The worker's metrics count subscriptions and deliveries by status at every scrape.
+  await store.subscriptions.createIndex({ status: 1 }, { name: 'status' });
 
   await store.deliveries.createIndex({ subscriptionId: 1, status: 1, _id: 1 }, { name: 'subscription_status' });
   await store.deliveries.createIndex({ eventId: 1 }, { name: 'event' });
+  await store.deliveries.createIndex({ status: 1 }, { name: 'status' });
 }
 
 /** True for MongoDB's duplicate key error (E11000). */

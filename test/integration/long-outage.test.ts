@@ -14,7 +14,7 @@ import type { Services } from '../../src/services.js';
 import { openStore, type Store } from '../../src/store/mongo.js';
 import { ensureSearchAttributes } from '../../src/temporal/connect.js';
 import { deliveryWorkflowId, dispatchWorkflowId, SEARCH_ATTRIBUTES, type DeliveryWorkflowResult } from '../../src/workflows/definitions.js';
-import { createWorker, installTemporalLogger } from '../../src/worker.js';
+import { createWorker, installTemporalRuntime } from '../../src/worker.js';
 import { testConfig, testServers } from '../support/env.js';
 import { TestReceiver } from '../support/receiver.js';
 import { workflowBundle } from '../support/stack.js';
@@ -86,7 +86,7 @@ describe('long receiver outage, time-skipping server', { skip: reasonToSkip() },
     config = testConfig();
     logger = createLogger({ level: config.log.level, pretty: false, name: 'doorbell-long-outage-test' });
     // The SDK runtime is global and must be installed before the test environment creates it.
-    installTemporalLogger(logger);
+    installTemporalRuntime(logger);
 
     testEnv = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServers().temporalTestServerPath } },

@@ -3,8 +3,9 @@ import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/w
 import { createApp } from '../../src/api/app.js';
 import type { Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { startMetricsServer, type MetricsServer } from '../../src/metrics/metrics-server.js';
 import { openServices, type Services } from '../../src/services.js';
-import { WORKFLOWS_PATH, createWorker, installTemporalLogger } from '../../src/worker.js';
+import { WORKFLOWS_PATH, createWorker, installTemporalRuntime } from '../../src/worker.js';
 import { testConfig } from './env.js';
 
 let bundlePromise: Promise<{ code: string }> | undefined;
@@ -14,6 +15,16 @@ let isRuntimeInstalled = false;
 export function workflowBundle(): Promise<{ code: string }> {
   bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
   return bundlePromise;
+}
+
+export interface StackOptions {
+  /** Serve each worker's metrics on a free loopback port; see `workerMetricsUrl`. Off by default. */
+  workerMetrics?: boolean;
+  /**
+   * Port for the Temporal SDK's own metrics endpoint on 127.0.0.1. The SDK runtime is global to
+   * the process, so only the first Stack of a test file can set it.
+   */
+  sdkMetricsPort?: number;
 }
 
 export interface ApiResponse<T = any> {
@@ -31,23 +42,28 @@ export class Stack {
   private worker: Worker | undefined;
   private workerRun: Promise<void> | undefined;
   private connection: NativeConnection | undefined;
+  private metricsServer: MetricsServer | undefined;
 
   private constructor(
     readonly config: Config,
     readonly services: Services,
     readonly logger: Logger,
+    private readonly options: StackOptions,
   ) {}
 
-  static async start(overrides: Record<string, string> = {}): Promise<Stack> {
+  static async start(overrides: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
     const config = testConfig(overrides);
     const logger = createLogger({ level: config.log.level, pretty: false, name: 'doorbell-test' });
+    if (isRuntimeInstalled && options.sdkMetricsPort !== undefined) {
+      throw new Error('sdkMetricsPort works only in the first Stack of a test file, because the Temporal SDK runtime is installed once per process');
+    }
     if (!isRuntimeInstalled) {
       // The SDK's runtime is global to the process and is installed once, before the first worker.
-      installTemporalLogger(logger);
+      installTemporalRuntime(logger, options.sdkMetricsPort === undefined ? {} : { sdkMetricsAddress: `127.0.0.1:${options.sdkMetricsPort}` });
       isRuntimeInstalled = true;
     }
     const services = await openServices(config, logger, 'doorbell-test');
-    const stack = new Stack(config, services, logger);
+    const stack = new Stack(config, services, logger, options);
     await stack.startApi();
     await stack.startWorker();
     return stack;
@@ -71,6 +87,9 @@ export class Stack {
     });
     this.worker = doorbellWorker.worker;
     this.workerRun = doorbellWorker.run();
+    if (this.options.workerMetrics === true) {
+      this.metricsServer = await startMetricsServer(doorbellWorker.metrics.registry, { host: '127.0.0.1', port: 0, logger: this.logger });
+    }
   }
 
   /** Stops the worker and its reconciler as a deploy would; pending deliveries wait in Temporal meanwhile. */
@@ -78,7 +97,17 @@ export class Stack {
     this.worker?.shutdown();
     await this.workerRun;
     await this.connection?.close();
+    await this.metricsServer?.close();
     this.worker = undefined;
+    this.metricsServer = undefined;
+  }
+
+  /** Metrics endpoint of the running worker, when the Stack was started with `workerMetrics`. */
+  get workerMetricsUrl(): string {
+    if (this.metricsServer === undefined) {
+      throw new Error('worker metrics are not served: start the Stack with { workerMetrics: true } and a running worker');
+    }
+    return `${this.metricsServer.url}/metrics`;
   }
 
   get apiUrl(): string {

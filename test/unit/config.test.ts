@@ -150,6 +150,28 @@ describe('loadConfig', () => {
     assert.match(error.message, /DELIVERY_ALLOWED_CIDRS/);
   });
 
+  test('worker metrics default to loopback ports', () => {
+    assert.deepEqual(loadConfig(MINIMAL_ENV).workerMetrics, { host: '127.0.0.1', port: 9464, sdkPort: 9465 });
+  });
+
+  test('worker metrics ports of 0 are kept', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, WORKER_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '0' });
+
+    assert.deepEqual(config.workerMetrics, { host: '127.0.0.1', port: 0, sdkPort: 0 });
+  });
+
+  test('same port for both metrics endpoints is rejected', () => {
+    const error = configError({ ...MINIMAL_ENV, WORKER_METRICS_PORT: '9500', WORKER_SDK_METRICS_PORT: '9500' });
+
+    assert.match(error.message, /WORKER_METRICS_PORT and WORKER_SDK_METRICS_PORT/);
+  });
+
+  test('invalid worker metrics port is named', () => {
+    const error = configError({ ...MINIMAL_ENV, WORKER_METRICS_PORT: '70000' });
+
+    assert.match(error.message, /WORKER_METRICS_PORT/);
+  });
+
   test('empty PORT means the default', () => {
     assert.equal(loadConfig({ ...MINIMAL_ENV, PORT: '' }).api.port, 3000);
   });

@@ -3,15 +3,16 @@ import type { Filter } from 'mongodb';
 import { startDelivery } from '../../temporal/start-workflows.js';
 import type { DeliveryDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem, parseOrThrow } from '../problem.js';
-import { idParam, listDeliveriesQuery } from '../schemas.js';
+import { handleOperation } from '../operation-handler.js';
+import { operations } from '../operations.js';
+import { HttpProblem } from '../problem.js';
 import { deliveryView } from '../views.js';
 
 export function deliveriesRouter(ctx: ApiContext): Router {
   const router = Router();
 
-  router.get('/v1/deliveries', async (req, res) => {
-    const query = parseOrThrow(listDeliveriesQuery, req.query, 'query');
+  handleOperation(router, operations.listDeliveries, [], async (_req, res, input) => {
+    const { query } = input;
     const filter: Filter<DeliveryDocument> = {};
     if (query.subscriptionId !== undefined) {
       filter.subscriptionId = query.subscriptionId;
@@ -34,8 +35,8 @@ export function deliveriesRouter(ctx: ApiContext): Router {
     });
   });
 
-  router.get('/v1/deliveries/:id', async (req, res) => {
-    const { id } = parseOrThrow(idParam, req.params, 'path');
+  handleOperation(router, operations.getDelivery, [], async (_req, res, input) => {
+    const { id } = input.path;
     const delivery = await ctx.store.deliveries.findOne({ _id: id });
     if (delivery === null) {
       throw HttpProblem.notFound('delivery', id);
@@ -44,8 +45,8 @@ export function deliveriesRouter(ctx: ApiContext): Router {
   });
 
   /** Starts a new run of a delivery that has ended, with the same webhook-id, and a fresh retry window. */
-  router.post('/v1/deliveries/:id/redeliver', async (req, res) => {
-    const { id } = parseOrThrow(idParam, req.params, 'path');
+  handleOperation(router, operations.redeliver, [], async (_req, res, input) => {
+    const { id } = input.path;
     const delivery = await ctx.store.deliveries.findOne({ _id: id });
     if (delivery === null) {
       throw HttpProblem.notFound('delivery', id);

@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import type { ApiContext } from '../context.js';
+import { handleOperation } from '../operation-handler.js';
+import { operations } from '../operations.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -7,12 +9,12 @@ export function healthRouter(ctx: ApiContext): Router {
   const router = Router();
 
   /** Liveness: the process serves HTTP. */
-  router.get('/healthz', (_req, res) => {
+  handleOperation(router, operations.liveness, [], (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   /** Readiness: MongoDB and Temporal both respond, so writes can be accepted and dispatched. */
-  router.get('/readyz', async (_req, res) => {
+  handleOperation(router, operations.readiness, [], async (_req, res) => {
     const [mongo, temporal] = await Promise.all([
       check(() => ctx.store.db.command({ ping: 1 })),
       // Describing the namespace proves both the connection and that the namespace exists.

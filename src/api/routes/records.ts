@@ -3,13 +3,15 @@ import { recordPath } from '../../domain/ids.js';
 import { VersionContentionError, findLatestEvent, writeRecord } from '../../domain/record-writes.js';
 import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem, parseOrThrow, requireJsonBody } from '../problem.js';
-import { lookupBody, recordBody, recordParams } from '../schemas.js';
+import type { ApiMetrics } from '../metrics.js';
+import { handleOperation } from '../operation-handler.js';
+import { operations } from '../operations.js';
+import { HttpProblem, requireJsonBody } from '../problem.js';
 import { recordView, subscriptionView } from '../views.js';
 
 type RequestWithRawBody = Request & { rawBody: Buffer };
 
-export function recordsRouter(ctx: ApiContext): Router {
+export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
   // Keeps the bytes of a record body, so webhooks carry the provider's JSON exactly as sent
@@ -23,9 +25,8 @@ export function recordsRouter(ctx: ApiContext): Router {
   });
 
   /** Create or update a record. Every write is an event with the next version of the record. */
-  router.put('/v1/records/:kind/:id', requireJsonBody, parseJsonKeepingRaw, async (req, res) => {
-    const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
-    parseOrThrow(recordBody, req.body, 'body');
+  handleOperation(router, operations.writeRecord, [requireJsonBody, parseJsonKeepingRaw], async (req, res, input) => {
+    const { kind, id } = input.path;
     const dataJson = (req as RequestWithRawBody).rawBody.toString('utf8').trim();
 
     let written;
@@ -37,6 +38,7 @@ export function recordsRouter(ctx: ApiContext): Router {
       }
       throw error;
     }
+    metrics.eventsWritten.inc({ type: written.created ? 'record.created' : 'record.updated' });
 
     ctx.logger.info({ eventId: written.eventId, record: recordPath(kind, id), version: written.version, dispatched: written.dispatched }, 'Record written');
     res
@@ -45,8 +47,8 @@ export function recordsRouter(ctx: ApiContext): Router {
       .json({ kind, id, version: written.version, eventId: written.eventId });
   });
 
-  router.get('/v1/records/:kind/:id', async (req, res) => {
-    const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
+  handleOperation(router, operations.getRecord, [], async (_req, res, input) => {
+    const { kind, id } = input.path;
     const record = await findLatestEvent(ctx.store, kind, id);
     if (record === null) {
       throw HttpProblem.notFound('record', recordPath(kind, id));
@@ -58,9 +60,9 @@ export function recordsRouter(ctx: ApiContext): Router {
    * Lookup-or-subscribe: returns the record when it exists. Otherwise it leaves a callback and
    * returns 202 "update later", so the client stops polling and waits for the webhook.
    */
-  router.post('/v1/records/:kind/:id/lookup', requireJsonBody, parseJson, async (req, res) => {
-    const { kind, id } = parseOrThrow(recordParams, req.params, 'path');
-    const { callback } = parseOrThrow(lookupBody, req.body, 'body');
+  handleOperation(router, operations.lookupRecord, [requireJsonBody, parseJson], async (_req, res, input) => {
+    const { kind, id } = input.path;
+    const { callback } = input.body;
     const path = recordPath(kind, id);
 
     const existing = await findLatestEvent(ctx.store, kind, id);

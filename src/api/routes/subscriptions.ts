@@ -3,16 +3,17 @@ import type { Filter } from 'mongodb';
 import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import type { SubscriptionDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem, parseOrThrow, requireJsonBody } from '../problem.js';
-import { createSubscriptionBody, idParam, listSubscriptionsQuery } from '../schemas.js';
+import { handleOperation } from '../operation-handler.js';
+import { operations } from '../operations.js';
+import { HttpProblem, requireJsonBody } from '../problem.js';
 import { subscriptionView } from '../views.js';
 
 export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
 
-  router.post('/v1/subscriptions', requireJsonBody, parseJson, async (req, res) => {
-    const body = parseOrThrow(createSubscriptionBody, req.body, 'body');
+  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson], async (_req, res, input) => {
+    const { body } = input;
     const [kind, recordId] = body.target.split('/') as [string, string];
 
     const { subscription, secret } = await createSubscription(ctx, {
@@ -29,8 +30,8 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
-  router.get('/v1/subscriptions', async (req, res) => {
-    const query = parseOrThrow(listSubscriptionsQuery, req.query, 'query');
+  handleOperation(router, operations.listSubscriptions, [], async (_req, res, input) => {
+    const { query } = input;
     const filter: Filter<SubscriptionDocument> = { status: query.status ?? { $ne: 'deleted' } };
     if (query.target !== undefined) {
       filter.target = query.target;
@@ -46,8 +47,8 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
     });
   });
 
-  router.get('/v1/subscriptions/:id', async (req, res) => {
-    const { id } = parseOrThrow(idParam, req.params, 'path');
+  handleOperation(router, operations.getSubscription, [], async (_req, res, input) => {
+    const { id } = input.path;
     const subscription = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
     if (subscription === null) {
       throw HttpProblem.notFound('subscription', id);
@@ -55,9 +56,9 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
     res.json(subscriptionView(subscription));
   });
 
-  for (const [action, status] of [['pause', 'paused'], ['resume', 'active']] as const) {
-    router.post(`/v1/subscriptions/:id/${action}`, async (req, res) => {
-      const { id } = parseOrThrow(idParam, req.params, 'path');
+  for (const [operation, status] of [[operations.pauseSubscription, 'paused'], [operations.resumeSubscription, 'active']] as const) {
+    handleOperation(router, operation, [], async (_req, res, input) => {
+      const { id } = input.path;
       const updated = await setSubscriptionStatus(ctx, id, status);
       if (updated === null) {
         throw HttpProblem.notFound('subscription', id);
@@ -67,8 +68,8 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
     });
   }
 
-  router.delete('/v1/subscriptions/:id', async (req, res) => {
-    const { id } = parseOrThrow(idParam, req.params, 'path');
+  handleOperation(router, operations.deleteSubscription, [], async (_req, res, input) => {
+    const { id } = input.path;
     const deleted = await setSubscriptionStatus(ctx, id, 'deleted');
     if (deleted === null) {
       throw HttpProblem.notFound('subscription', id);

@@ -1,0 +1,54 @@
+import { createDocument, type ZodOpenApiPathsObject } from 'zod-openapi';
+import packageJson from '../../package.json' with { type: 'json' };
+import { operations, type ApiOperation } from './operations.js';
+
+/** The OpenAPI document as a plain JSON object. */
+export type OpenApiDocument = ReturnType<typeof createDocument>;
+
+let cached: OpenApiDocument | undefined;
+
+/**
+ * Builds the OpenAPI 3.1 document of the API from the route registry in operations.ts, once per
+ * process, because the schemas never change while it runs. Each operation's key in the registry
+ * is its operationId.
+ */
+export function openApiDocument(): OpenApiDocument {
+  cached ??= buildDocument();
+  return cached;
+}
+
+function buildDocument(): OpenApiDocument {
+  const paths: ZodOpenApiPathsObject = {};
+  for (const [operationId, operation] of Object.entries<ApiOperation>(operations)) {
+    const { path, query, body } = operation.request;
+    paths[operation.path] ??= {};
+    paths[operation.path]![operation.method] = {
+      operationId,
+      tags: operation.tags,
+      summary: operation.summary,
+      ...(operation.description === undefined ? {} : { description: operation.description }),
+      // zod-openapi reads every key of requestParams, so an undeclared part must be absent, not undefined.
+      ...(path === undefined && query === undefined ? {} : { requestParams: { ...(path === undefined ? {} : { path }), ...(query === undefined ? {} : { query }) } }),
+      ...(body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: body } } } }),
+      responses: operation.responses,
+    };
+  }
+
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Doorbell API',
+      version: packageJson.version,
+      description:
+        'Doorbell delivers records to callbacks as signed webhooks (Standard Webhooks). Providers write records; clients look them up or leave a callback and receive each version by webhook. Every error is RFC 9457 problem details.',
+      license: { name: packageJson.license, identifier: packageJson.license },
+    },
+    tags: [
+      { name: 'Records', description: 'Write, read and look up records.' },
+      { name: 'Subscriptions', description: 'Callbacks that receive the events of one record or of a whole kind.' },
+      { name: 'Deliveries', description: 'One event sent to one subscription, with its attempts.' },
+      { name: 'Operations', description: 'Health checks, metrics and this document.' },
+    ],
+    paths,
+  });
+}

@@ -1,0 +1,304 @@
+import { z } from 'zod';
+import type { ZodOpenApiResponseObject, ZodOpenApiResponsesObject } from 'zod-openapi';
+import {
+  createdSubscriptionResponse,
+  deliveryResponse,
+  deliveryWithAttemptsResponse,
+  healthResponse,
+  lookupFoundResponse,
+  lookupPendingResponse,
+  pageResponse,
+  problemResponse,
+  readinessResponse,
+  recordResponse,
+  recordWrittenResponse,
+  subscriptionResponse,
+} from './response-schemas.js';
+import { createSubscriptionBody, idParam, listDeliveriesQuery, listSubscriptionsQuery, lookupBody, recordBody, recordParams } from './schemas.js';
+
+/**
+ * The route registry: every HTTP operation of the API, declared once. routes/*.ts mount each
+ * one with handleOperation, which parses the request with these schemas, and openapi.ts builds
+ * the OpenAPI document from the same objects.
+ */
+export interface ApiOperation {
+  method: 'get' | 'put' | 'post' | 'delete';
+  /** OpenAPI path template, such as `/v1/records/{kind}/{id}`. */
+  path: string;
+  tags: string[];
+  summary: string;
+  description?: string;
+  request: {
+    path?: z.ZodObject;
+    query?: z.ZodObject;
+    body?: z.ZodType;
+  };
+  responses: ZodOpenApiResponsesObject;
+}
+
+const JSON_TYPE = 'application/json';
+const PROBLEM_TYPE = 'application/problem+json';
+
+function json(description: string, schema: z.ZodType, headers?: z.ZodObject): ZodOpenApiResponseObject {
+  return { description, content: { [JSON_TYPE]: { schema } }, ...(headers === undefined ? {} : { headers }) };
+}
+
+function problem(description: string, headers?: z.ZodObject): ZodOpenApiResponseObject {
+  return { description, content: { [PROBLEM_TYPE]: { schema: problemResponse } }, ...(headers === undefined ? {} : { headers }) };
+}
+
+const locationHeader = (example: string) => z.object({ location: z.string().meta({ description: 'Path of the created resource.', example }) });
+const retryAfterHeader = (seconds: number) => z.object({ 'retry-after': z.string().meta({ description: 'Seconds to wait before sending the request again.', example: String(seconds) }) });
+
+/** Responses that the problem handler can send for any route. */
+const unexpectedError = problem('Unexpected error. The API logs it and returns no internals.');
+const databaseUnreachable = problem('MongoDB is unreachable and nothing was written.', retryAfterHeader(5));
+const invalidPathOrQuery = problem('Invalid path or query parameter; `errors` names each one.');
+
+/** Responses of a route that reads a JSON body. */
+const bodyErrors: ZodOpenApiResponsesObject = {
+  400: problem('Invalid path parameter, or a body that is not valid JSON.'),
+  413: problem('Body larger than `MAX_REQUEST_BODY_BYTES`.'),
+  415: problem('Body without `Content-Type: application/json`.'),
+  422: problem('Valid JSON that breaks a field rule; `errors` names each field.'),
+};
+
+const storeErrors: ZodOpenApiResponsesObject = { 500: unexpectedError, 503: databaseUnreachable };
+
+export const operations = {
+  writeRecord: {
+    method: 'put',
+    path: '/v1/records/{kind}/{id}',
+    tags: ['Records'],
+    summary: 'Write a record',
+    description: 'Stores the body as the next version of the record. Each write is an event, sent to every active subscriber of the record and of its kind.',
+    request: { path: recordParams, body: recordBody },
+    responses: {
+      200: json('A later version was written.', recordWrittenResponse),
+      201: json('Version 1 was written.', recordWrittenResponse, locationHeader('/v1/records/orders/ord-2001')),
+      ...bodyErrors,
+      409: problem('Another writer took the next version several times in a row; send the request again.', retryAfterHeader(1)),
+      ...storeErrors,
+    },
+  },
+
+  getRecord: {
+    method: 'get',
+    path: '/v1/records/{kind}/{id}',
+    tags: ['Records'],
+    summary: 'Read a record',
+    request: { path: recordParams },
+    responses: {
+      200: json('The latest version of the record.', recordResponse),
+      400: invalidPathOrQuery,
+      404: problem('The record does not exist.'),
+      ...storeErrors,
+    },
+  },
+
+  lookupRecord: {
+    method: 'post',
+    path: '/v1/records/{kind}/{id}/lookup',
+    tags: ['Records'],
+    summary: 'Look up a record or leave a callback',
+    description:
+      'Returns the record when it exists. Otherwise finds or creates the lookup subscription for this record, method and URL, and returns 202; the callback receives the record when it is written.',
+    request: { path: recordParams, body: lookupBody },
+    responses: {
+      200: json('The record exists.', lookupFoundResponse),
+      202: json('The record does not exist yet.', lookupPendingResponse),
+      ...bodyErrors,
+      409: problem('A lookup subscription for this record, method and URL exists with another secret.'),
+      ...storeErrors,
+    },
+  },
+
+  createSubscription: {
+    method: 'post',
+    path: '/v1/subscriptions',
+    tags: ['Subscriptions'],
+    summary: 'Create a subscription',
+    description: 'Creates a subscription to one record (`kind/id`) or to every record of a kind (`kind/*`). Every call creates a new one.',
+    request: { body: createSubscriptionBody },
+    responses: {
+      201: json('The subscription, with its signing secret.', createdSubscriptionResponse, locationHeader('/v1/subscriptions/sub_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
+      ...bodyErrors,
+      ...storeErrors,
+    },
+  },
+
+  listSubscriptions: {
+    method: 'get',
+    path: '/v1/subscriptions',
+    tags: ['Subscriptions'],
+    summary: 'List subscriptions',
+    description: 'Lists subscriptions oldest first. Deleted ones are not listed.',
+    request: { query: listSubscriptionsQuery },
+    responses: {
+      200: json('One page of subscriptions.', pageResponse(subscriptionResponse, 'SubscriptionPage')),
+      400: invalidPathOrQuery,
+      ...storeErrors,
+    },
+  },
+
+  getSubscription: {
+    method: 'get',
+    path: '/v1/subscriptions/{id}',
+    tags: ['Subscriptions'],
+    summary: 'Read a subscription',
+    request: { path: idParam },
+    responses: {
+      200: json('The subscription, without its secret.', subscriptionResponse),
+      400: invalidPathOrQuery,
+      404: problem('No subscription has this id, or it was deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  pauseSubscription: {
+    method: 'post',
+    path: '/v1/subscriptions/{id}/pause',
+    tags: ['Subscriptions'],
+    summary: 'Pause a subscription',
+    description: 'Cancels its pending and retrying deliveries. Events written while it is paused are never sent to it.',
+    request: { path: idParam },
+    responses: {
+      200: json('The paused subscription.', subscriptionResponse),
+      400: invalidPathOrQuery,
+      404: problem('No subscription has this id, or it was deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  resumeSubscription: {
+    method: 'post',
+    path: '/v1/subscriptions/{id}/resume',
+    tags: ['Subscriptions'],
+    summary: 'Resume a subscription',
+    description: 'Makes a paused subscription, or one that a 410 response disabled, active again.',
+    request: { path: idParam },
+    responses: {
+      200: json('The active subscription.', subscriptionResponse),
+      400: invalidPathOrQuery,
+      404: problem('No subscription has this id, or it was deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  deleteSubscription: {
+    method: 'delete',
+    path: '/v1/subscriptions/{id}',
+    tags: ['Subscriptions'],
+    summary: 'Delete a subscription',
+    description: 'Cancels its pending deliveries. Its deliveries stay listed.',
+    request: { path: idParam },
+    responses: {
+      204: { description: 'The subscription was deleted.' },
+      400: invalidPathOrQuery,
+      404: problem('No subscription has this id, or it was already deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  listDeliveries: {
+    method: 'get',
+    path: '/v1/deliveries',
+    tags: ['Deliveries'],
+    summary: 'List deliveries',
+    description: 'Lists deliveries newest event first, without their attempts.',
+    request: { query: listDeliveriesQuery },
+    responses: {
+      200: json('One page of deliveries.', pageResponse(deliveryResponse, 'DeliveryPage')),
+      400: invalidPathOrQuery,
+      ...storeErrors,
+    },
+  },
+
+  getDelivery: {
+    method: 'get',
+    path: '/v1/deliveries/{id}',
+    tags: ['Deliveries'],
+    summary: 'Read a delivery with its attempts',
+    request: { path: idParam },
+    responses: {
+      200: json('The delivery with its latest 50 attempts.', deliveryWithAttemptsResponse),
+      400: invalidPathOrQuery,
+      404: problem('No delivery has this id.'),
+      ...storeErrors,
+    },
+  },
+
+  redeliver: {
+    method: 'post',
+    path: '/v1/deliveries/{id}/redeliver',
+    tags: ['Deliveries'],
+    summary: 'Redeliver an ended delivery',
+    description: 'Starts a new run of a delivery that succeeded, failed or was cancelled, with the same `webhook-id` and a new retry window. The subscription must be active.',
+    request: { path: idParam },
+    responses: {
+      202: json('The redelivery started.', deliveryResponse),
+      400: invalidPathOrQuery,
+      404: problem('No delivery has this id.'),
+      409: problem('The delivery is still pending or retrying, its subscription is not active, or a run is already in progress.'),
+      ...storeErrors,
+    },
+  },
+
+  liveness: {
+    method: 'get',
+    path: '/healthz',
+    tags: ['Operations'],
+    summary: 'Liveness check',
+    description: 'Returns 200 while the process serves HTTP.',
+    request: {},
+    responses: { 200: json('The process serves HTTP.', healthResponse) },
+  },
+
+  readiness: {
+    method: 'get',
+    path: '/readyz',
+    tags: ['Operations'],
+    summary: 'Readiness check',
+    description: 'Checks that MongoDB responds to a ping and Temporal describes the configured namespace, each within 2 s.',
+    request: {},
+    responses: {
+      200: json('Both checks passed.', readinessResponse),
+      503: json('A check failed; its entry holds the error.', readinessResponse),
+    },
+  },
+
+  metrics: {
+    method: 'get',
+    path: '/metrics',
+    tags: ['Operations'],
+    summary: 'Prometheus metrics of this API process',
+    request: {},
+    responses: {
+      200: {
+        description: 'Metrics in the Prometheus text exposition format 0.0.4.',
+        content: { 'text/plain': { schema: z.string().meta({ example: 'doorbell_api_events_written_total{type="record.created"} 1' }) } },
+      },
+    },
+  },
+
+  openApiDocument: {
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['Operations'],
+    summary: 'This OpenAPI document',
+    request: {},
+    responses: { 200: json('The OpenAPI 3.1 document of the API.', z.record(z.string(), z.unknown())) },
+  },
+
+  apiReference: {
+    method: 'get',
+    path: '/docs',
+    tags: ['Operations'],
+    summary: 'Browsable API reference',
+    description: 'Swagger UI for this document, served from this host with no outside requests.',
+    request: {},
+    responses: { 200: { description: 'HTML page.', content: { 'text/html': { schema: z.string() } } } },
+  },
+} satisfies Record<string, ApiOperation>;
+
+export type OperationId = keyof typeof operations;
