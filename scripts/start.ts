@@ -27,7 +27,7 @@ const API_READY_TIMEOUT_MS = 120_000;
 
 const servers: RunningServer[] = [];
 const children: ChildProcess[] = [];
-let isStopping = false;
+let stopping: Promise<void> | undefined;
 
 /** Returns the local encryption key for signing secrets, generating it on first run. */
 function localEncryptionKey(): string {
@@ -84,7 +84,7 @@ function startDoorbellProcess(name: string, entry: string, env: NodeJS.ProcessEn
   // API first, then the worker, then the servers.
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: PROJECT_ROOT, env, stdio: 'inherit', detached: true });
   child.once('exit', (code, signal) => {
-    if (!isStopping) {
+    if (stopping === undefined) {
       log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
       void stopAll(1);
     }
@@ -95,7 +95,7 @@ function startDoorbellProcess(name: string, entry: string, env: NodeJS.ProcessEn
 
 async function waitForApi(url: string): Promise<void> {
   const deadline = Date.now() + API_READY_TIMEOUT_MS;
-  while (Date.now() < deadline && !isStopping) {
+  while (Date.now() < deadline && stopping === undefined) {
     try {
       const response = await fetch(`${url}/readyz`);
       if (response.ok) {
@@ -106,12 +106,14 @@ async function waitForApi(url: string): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`the API at ${url} was not ready within ${API_READY_TIMEOUT_MS / 1000} s`);
+  if (stopping === undefined) {
+    throw new Error(`the API at ${url} was not ready within ${API_READY_TIMEOUT_MS / 1000} s`);
+  }
 }
 
+/** Stops everything once; a second call (a second Ctrl-C, or a failure while stopping) waits for the first. */
 async function stopAll(exitCode: number): Promise<never> {
-  if (!isStopping) {
-    isStopping = true;
+  stopping ??= (async () => {
     log('stopping');
     // The API first, so no write arrives while the worker drains; the servers last.
     for (const child of children.reverse()) {
@@ -121,7 +123,8 @@ async function stopAll(exitCode: number): Promise<never> {
       await server.stop();
     }
     log('stopped');
-  }
+  })();
+  await stopping;
   process.exit(exitCode);
 }
 
@@ -148,6 +151,9 @@ async function main(): Promise<void> {
   startDoorbellProcess('worker', 'src/worker.ts', env);
   startDoorbellProcess('API', 'src/api/main.ts', env);
   await waitForApi(apiUrl);
+  if (stopping !== undefined) {
+    return;
+  }
 
   process.stdout.write(
     [

@@ -11,8 +11,15 @@ async function main(): Promise<void> {
   const services = await openServices(config, logger, 'doorbell-api');
 
   const app = createApp({ ...services, logger, config });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(config.api.port, config.api.host, () => resolve(listening));
+  const server: Server = await new Promise((resolve, reject) => {
+    // Express 5 hands a listen error (EADDRINUSE) to this callback instead of throwing it.
+    const listening = app.listen(config.api.port, config.api.host, (error?: Error) => {
+      if (error !== undefined) {
+        reject(new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${error.message}; stop what uses the port or set PORT`, { cause: error }));
+        return;
+      }
+      resolve(listening);
+    });
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.api.port;

@@ -50,11 +50,24 @@ export function fieldErrorsFrom(error: z.ZodError, location: 'body' | 'query' | 
 
 /** Parses a request part with a zod schema or throws a problem naming each bad field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, location: 'body' | 'query' | 'path'): z.output<T> {
+  if (location === 'query') {
+    throwOnRepeatedParameters(value as Record<string, unknown>);
+  }
   const result = schema.safeParse(value);
   if (!result.success) {
     throw HttpProblem.invalid(fieldErrorsFrom(result.error, location), location === 'body' ? 422 : 400);
   }
   return result.data;
+}
+
+/** A parameter given twice reaches Express as an array; say so rather than "must be one of". */
+function throwOnRepeatedParameters(query: Record<string, unknown>): void {
+  const errors = Object.entries(query)
+    .filter(([, value]) => Array.isArray(value))
+    .map(([name, value]) => ({ field: `query.${name}`, message: `given ${(value as unknown[]).length} times; send it once` }));
+  if (errors.length > 0) {
+    throw HttpProblem.invalid(errors, 400);
+  }
 }
 
 /** Rejects a request with a body that is not declared as JSON, before any parser reads it. */
