@@ -239,6 +239,10 @@ async function runDemo(client: WaitingClient): Promise<void> {
     const attempts = `${delivery.attemptCount} attempt${delivery.attemptCount === 1 ? '' : 's'}`;
     printDetail(`version ${delivery.record.version}, ${delivery.status} after ${attempts}: ${delivery.workflowUrl}`);
   }
+
+  // The client goes away with the demo, so its subscription goes too; the deliveries stay listed.
+  await callApiExpecting([204], 'DELETE', `/v1/subscriptions/${subscriptionId}`);
+  printDetail(`Subscription ${subscriptionId} deleted, as the client exits.`);
 }
 
 async function main(): Promise<number> {
