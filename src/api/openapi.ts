@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { createDocument, type ZodOpenApiPathsObject } from 'zod-openapi';
 import packageJson from '../../package.json' with { type: 'json' };
 import { operations, type ApiOperation } from './operations.js';
@@ -12,6 +13,17 @@ let cached: OpenApiDocument | undefined;
  * process, because the schemas never change while it runs. Each operation's key in the registry
  * is its operationId.
  */
+const idempotencyKeyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'Makes the request safe to retry: a repeat with the same key and body within 24 h gets the first response again (with `Idempotent-Replayed: true`) and changes nothing. The same key with another body returns 422; a repeat while the first is still running returns 409.',
+      example: '6f1c2a9e-3b7d-4e5a-9c1f-2d8b7a6e5f40',
+    }),
+});
+
 export function openApiDocument(): OpenApiDocument {
   cached ??= buildDocument();
   return cached;
@@ -21,6 +33,8 @@ function buildDocument(): OpenApiDocument {
   const paths: ZodOpenApiPathsObject = {};
   for (const [operationId, operation] of Object.entries<ApiOperation>(operations)) {
     const { path, query, body } = operation.request;
+    const header = operation.idempotent === true ? idempotencyKeyHeader : undefined;
+    const requestParams = { ...(path === undefined ? {} : { path }), ...(query === undefined ? {} : { query }), ...(header === undefined ? {} : { header }) };
     paths[operation.path] ??= {};
     paths[operation.path]![operation.method] = {
       operationId,
@@ -28,7 +42,7 @@ function buildDocument(): OpenApiDocument {
       summary: operation.summary,
       ...(operation.description === undefined ? {} : { description: operation.description }),
       // zod-openapi reads every key of requestParams, so an undeclared part must be absent, not undefined.
-      ...(path === undefined && query === undefined ? {} : { requestParams: { ...(path === undefined ? {} : { path }), ...(query === undefined ? {} : { query }) } }),
+      ...(Object.keys(requestParams).length === 0 ? {} : { requestParams }),
       ...(body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: body } } } }),
       responses: operation.responses,
     };

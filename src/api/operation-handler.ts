@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
+import { IDEMPOTENCY_MIDDLEWARE } from './idempotency.js';
 import type { ApiOperation } from './operations.js';
 import { parseOrThrow } from './problem.js';
 
@@ -29,6 +30,11 @@ export function expressPath(openApiPath: string): string {
  */
 export function handleOperation<Op extends ApiOperation>(router: Router, operation: Op, middleware: RequestHandler[], handler: OperationHandler<Op>): void {
   const { request } = operation;
+  const mountsIdempotency = middleware.some((handler) => IDEMPOTENCY_MIDDLEWARE in handler);
+  if (operation.idempotent === true && !mountsIdempotency) {
+    throw new Error(`${operation.method.toUpperCase()} ${operation.path} is documented as idempotent but its route does not mount the idempotency middleware`);
+  }
+
   const parseInput: RequestHandler = async (req, res) => {
     const input = {
       path: request.path === undefined ? undefined : parseOrThrow(request.path, req.params, 'path'),

@@ -34,6 +34,8 @@ export interface ApiOperation {
     body?: z.ZodType;
   };
   responses: ZodOpenApiResponsesObject;
+  /** Accepts an Idempotency-Key header; its route must mount the idempotency middleware. */
+  idempotent?: true;
 }
 
 const JSON_TYPE = 'application/json';
@@ -67,6 +69,7 @@ const storeErrors: ZodOpenApiResponsesObject = { 500: unexpectedError, 503: data
 
 export const operations = {
   writeRecord: {
+    idempotent: true,
     method: 'put',
     path: '/v1/records/{kind}/{id}',
     tags: ['Records'],
@@ -97,6 +100,7 @@ export const operations = {
   },
 
   lookupRecord: {
+    idempotent: true,
     method: 'post',
     path: '/v1/records/{kind}/{id}/lookup',
     tags: ['Records'],
@@ -114,6 +118,7 @@ export const operations = {
   },
 
   createSubscription: {
+    idempotent: true,
     method: 'post',
     path: '/v1/subscriptions',
     tags: ['Subscriptions'],
@@ -229,6 +234,7 @@ export const operations = {
   },
 
   redeliver: {
+    idempotent: true,
     method: 'post',
     path: '/v1/deliveries/{id}/redeliver',
     tags: ['Deliveries'],

@@ -25,6 +25,9 @@ export async function reconcileOnce(deps: { store: Store; temporal: TemporalTarg
     }
   }
 
+  // Housekeeping for servers without TTL indexes; on MongoDB the TTL index has removed them already.
+  await deps.store.idempotencyKeys.deleteMany({ expiresAt: { $lt: new Date() } });
+
   if (events.length > 0) {
     deps.logger.info({ found: events.length, dispatched }, 'Reconciler dispatched missed events');
   }

@@ -84,3 +84,19 @@ export interface DeliveryDocument {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The first response to a request with an Idempotency-Key, replayed to repeats for 24 hours. */
+export interface IdempotencyDocument {
+  /** Digest of the method, path and key. */
+  _id: string;
+  /** Digest of the request body, to tell a retry from a different request under the same key. */
+  fingerprint: string;
+  state: 'in-progress' | 'completed';
+  status?: number;
+  contentType?: string;
+  location?: string;
+  /** The response body, encrypted, because a creation response can carry a signing secret. */
+  bodyCiphertext?: string;
+  createdAt: Date;
+  expiresAt: Date;
+}

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import type { DeliveryDocument, EventDocument, SubscriptionDocument } from './documents.js';
+import type { DeliveryDocument, EventDocument, IdempotencyDocument, SubscriptionDocument } from './documents.js';
 
 export interface Store {
   client: MongoClient;
@@ -7,6 +7,7 @@ export interface Store {
   events: Collection<EventDocument>;
   subscriptions: Collection<SubscriptionDocument>;
   deliveries: Collection<DeliveryDocument>;
+  idempotencyKeys: Collection<IdempotencyDocument>;
 }
 
 /** Connects to MongoDB (or a compatible server) and creates the indexes Doorbell relies on. */
@@ -26,6 +27,7 @@ export async function openStore(options: { uri: string; database: string; appNam
     events: db.collection('events'),
     subscriptions: db.collection('subscriptions'),
     deliveries: db.collection('deliveries'),
+    idempotencyKeys: db.collection('idempotency_keys'),
   };
   await ensureIndexes(store);
   return store;
@@ -44,7 +46,21 @@ async function ensureIndexes(store: Store): Promise<void> {
   await store.deliveries.createIndex({ subscriptionId: 1, status: 1, _id: 1 }, { name: 'subscription_status' });
   await store.deliveries.createIndex({ eventId: 1 }, { name: 'event' });
   await store.deliveries.createIndex({ status: 1 }, { name: 'status' });
+
+  // MongoDB removes expired keys by this TTL index. FerretDB v1 has no TTL indexes, so there the
+  // index is a plain one and the worker's reconciler deletes expired keys on each pass.
+  try {
+    await store.idempotencyKeys.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expires_at_ttl' });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== NOT_IMPLEMENTED) {
+      throw error;
+    }
+    await store.idempotencyKeys.createIndex({ expiresAt: 1 }, { name: 'expires_at' });
+  }
 }
+
+/** MongoDB's error code for a feature a compatible server does not implement. */
+const NOT_IMPLEMENTED = 238;
 
 /** True for MongoDB's duplicate key error (E11000). */
 export function isDuplicateKeyError(error: unknown): boolean {

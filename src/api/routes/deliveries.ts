@@ -3,6 +3,7 @@ import type { Filter } from 'mongodb';
 import { startDelivery } from '../../temporal/start-workflows.js';
 import type { DeliveryDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
+import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem } from '../problem.js';
@@ -45,7 +46,7 @@ export function deliveriesRouter(ctx: ApiContext): Router {
   });
 
   /** Starts a new run of a delivery that has ended, with the same webhook-id, and a fresh retry window. */
-  handleOperation(router, operations.redeliver, [], async (_req, res, input) => {
+  handleOperation(router, operations.redeliver, [idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
     const { id } = input.path;
     const delivery = await ctx.store.deliveries.findOne({ _id: id });
     if (delivery === null) {

@@ -4,6 +4,7 @@ import { VersionContentionError, findLatestEvent, writeRecord } from '../../doma
 import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
 import type { ApiContext } from '../context.js';
 import type { ApiMetrics } from '../metrics.js';
+import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
@@ -14,6 +15,7 @@ type RequestWithRawBody = Request & { rawBody: Buffer };
 export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
   // Keeps the bytes of a record body, so webhooks carry the provider's JSON exactly as sent
   // (large integers and all) rather than a re-serialized copy.
   const parseJsonKeepingRaw = json({
@@ -25,7 +27,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   });
 
   /** Create or update a record. Every write is an event with the next version of the record. */
-  handleOperation(router, operations.writeRecord, [requireJsonBody, parseJsonKeepingRaw], async (req, res, input) => {
+  handleOperation(router, operations.writeRecord, [requireJsonBody, parseJsonKeepingRaw, idempotent], async (req, res, input) => {
     const { kind, id } = input.path;
     const dataJson = (req as RequestWithRawBody).rawBody.toString('utf8').trim();
 
@@ -60,7 +62,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
    * Lookup-or-subscribe: returns the record when it exists. Otherwise it leaves a callback and
    * returns 202 "update later", so the client stops polling and waits for the webhook.
    */
-  handleOperation(router, operations.lookupRecord, [requireJsonBody, parseJson], async (_req, res, input) => {
+  handleOperation(router, operations.lookupRecord, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { kind, id } = input.path;
     const { callback } = input.body;
     const path = recordPath(kind, id);

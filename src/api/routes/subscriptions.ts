@@ -3,6 +3,7 @@ import type { Filter } from 'mongodb';
 import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import type { SubscriptionDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
+import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
@@ -12,7 +13,7 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
 
-  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson], async (_req, res, input) => {
+  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
     const { body } = input;
     const [kind, recordId] = body.target.split('/') as [string, string];
 
