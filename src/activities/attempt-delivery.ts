@@ -1,4 +1,4 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import { buildWebhookBody } from '../domain/payload.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -7,6 +7,9 @@ import type { Store } from '../store/mongo.js';
 import { planRetry } from '../workflows/retry-schedule.js';
 import type { AttemptDeliveryInput, AttemptOutcome } from './types.js';
 import type { SendResult, WebhookSender } from './send-webhook.js';
+
+/** Interval of the attempt's heartbeats; the workflow's heartbeat timeout (10 s) must exceed it. */
+const HEARTBEAT_AFTER_MS = 4_000;
 
 /** Attempts kept on the delivery document; every attempt stays in the workflow history regardless. */
 const ATTEMPTS_KEPT = 50;
@@ -18,6 +21,16 @@ const ATTEMPTS_KEPT = 50;
  */
 export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender; metrics: Pick<WorkerMetrics, 'recordAttempt'> }) {
   return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
+    // Most attempts end in well under HEARTBEAT_AFTER_MS and send no heartbeat at all.
+    const heartbeats = setInterval(() => heartbeat(), HEARTBEAT_AFTER_MS);
+    try {
+      return await attempt(input);
+    } finally {
+      clearInterval(heartbeats);
+    }
+  };
+
+  async function attempt(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
     const delivery = await deps.store.deliveries.findOne({ _id: input.deliveryId });
     if (delivery === null) {
       throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, 'DeliveryNotFound');
@@ -72,7 +85,7 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
 
     logOutcome(outcome, ids);
     return outcome;
-  };
+  }
 }
 
 /**

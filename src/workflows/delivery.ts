@@ -20,6 +20,9 @@ type Activities = ReturnType<typeof createActivities>;
  */
 const ATTEMPT_OPTIONS = {
   startToCloseTimeout: '2 minutes',
+  // An attempt running longer than a few seconds heartbeats, so one lost with its worker is
+  // retried about 10 s later rather than after the whole start-to-close timeout.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } as const;
 

@@ -7,7 +7,7 @@ type Activities = ReturnType<typeof createActivities>;
 /** One page of subscribers per call; the heartbeat timeout notices a worker that died mid-page. */
 const PAGE_OPTIONS = {
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } as const;
 
