@@ -8,12 +8,13 @@
  * has only a loopback interface. Temporal's time-skipping test server listens on every interface
  * and has no option to bind one address; inside the namespace it is unreachable from elsewhere.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DOORBELL_HOME, PROJECT_ROOT, ensureServerBinaries, findFreePort, log, startMongo, startTemporalDevServer, type RunningServer } from './lib/local-servers.js';
+import { canIsolateNetwork, runInIsolatedNetwork } from './lib/network-namespace.js';
 
 function testFiles(folder: string): string[] {
   const root = path.join(PROJECT_ROOT, 'test', folder);
@@ -40,23 +41,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Returns true when this user can create a network namespace and bring its loopback up. */
-function canIsolateNetwork(): boolean {
-  const probe = spawnSync('unshare', ['--map-root-user', '--net', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore' });
-  return probe.status === 0;
-}
-
-/** Runs this script again inside a new network namespace with only loopback, and returns its exit code. */
-function runInIsolatedNetwork(args: string[]): Promise<number> {
-  const script = 'ip link set lo up && exec "$0" "$@"';
-  const child = spawn('unshare', ['--map-root-user', '--net', 'sh', '-c', script, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, [ISOLATED_VARIABLE]: '1' },
-    cwd: PROJECT_ROOT,
-  });
-  return new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128))));
-}
-
 async function main(): Promise<number> {
   const unitOnly = process.argv.includes('--unit');
   if (!unitOnly && process.env[ISOLATED_VARIABLE] === undefined) {
@@ -64,7 +48,7 @@ async function main(): Promise<number> {
     ensureServerBinaries();
     if (canIsolateNetwork()) {
       log('running the tests in a private network namespace (loopback only)');
-      return runInIsolatedNetwork(process.argv.slice(2));
+      return runInIsolatedNetwork({ script: fileURLToPath(import.meta.url), args: process.argv.slice(2), markerVariable: ISOLATED_VARIABLE });
     }
     log('cannot create a network namespace (unshare); running on the host network, where the time-skipping tests skip themselves');
   }
