@@ -177,13 +177,17 @@ describe('Prometheus metrics of the API and the worker', () => {
     const before = await workerMetrics();
 
     await stack.request('PUT', '/v1/records/orders/m4', { total: 7 });
-    const after = await eventually('the gone attempt in the worker metrics', async () => {
+    // The attempt is counted before the subscription is disabled, so wait for both to show.
+    const disabledBefore = valueOf(before, 'doorbell_subscriptions_disabled')!;
+    const after = await eventually('the gone attempt and the disabled subscription in the worker metrics', async () => {
       const samples = await workerMetrics();
-      return valueOf(samples, 'doorbell_delivery_attempts_total', { outcome: 'gone' }) === 1 ? samples : undefined;
+      const isGoneCounted = valueOf(samples, 'doorbell_delivery_attempts_total', { outcome: 'gone' }) === 1;
+      const isDisabledCounted = valueOf(samples, 'doorbell_subscriptions_disabled')! > disabledBefore;
+      return isGoneCounted && isDisabledCounted ? samples : undefined;
     });
 
     assert.equal(valueOf(before, 'doorbell_delivery_attempts_total', { outcome: 'gone' }), 0);
-    assert.equal(valueOf(after, 'doorbell_subscriptions_disabled'), valueOf(before, 'doorbell_subscriptions_disabled')! + 1);
+    assert.equal(valueOf(after, 'doorbell_subscriptions_disabled'), disabledBefore + 1);
     assert.equal(valueOf(after, 'doorbell_delivery_attempt_duration_seconds_count', { outcome: 'gone' }), 1);
   });
 
