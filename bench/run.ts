@@ -8,8 +8,8 @@
  * webhook receivers run in this process. Results go to bench-results/ as JSON, with the tables as
  * Markdown beside them.
  *
- *   npm run bench                          every scenario at full size (10 to 15 minutes)
- *   npm run bench -- --quick               small sizes, a smoke run
+ *   npm run bench                          every scenario at full size (67 min on 2 shared cores)
+ *   npm run bench -- --quick               small sizes, a smoke run (4.5 min there)
  *   npm run bench -- --scenario latency    one scenario; repeat the option for several
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,10 +38,12 @@ const SCENARIOS: Scenario[] = [latencyScenario, baselineScenario, throughputScen
 
 const ISOLATED_VARIABLE = 'DOORBELL_BENCH_NETWORK_ISOLATED';
 
+/** The servers' data of this run, removed at the end and when a signal stops the run. */
+let scratchDir: string | undefined;
+
 /**
- * Default write rate of the latency scenario. It is below the rate the stack sustains on 2 cores
- * (about 8 single-subscriber deliveries/s in the throughput scenario), so the latency measured
- * is that of a delivery rather than of a growing queue.
+ * Default write rate of the latency scenario. On 2 cores a run at 20 writes/s queued (p50 12.7 s,
+ * docs/benchmarks.md), so the default is lower, to measure a delivery rather than a queue.
  */
 const DEFAULT_LATENCY_RATE = 5;
 
@@ -106,6 +108,8 @@ interface ScenarioRecord {
   seconds: number;
   loadAverageBefore: number[];
   benchEventLoopDelayMs: { p99: number; max: number };
+  /** Webhooks the receiver counted during this scenario, warm-up included. */
+  receiver: { received: number; rejected: number; duplicates: number };
   data: unknown;
   error?: string;
 }
@@ -126,7 +130,8 @@ async function runScenarios(options: BenchOptions): Promise<void> {
     ].join('\n'),
   );
 
-  const scratchDir = mkdtempSync(path.join(tmpdir(), 'doorbell-bench-'));
+  const runScratchDir = mkdtempSync(path.join(tmpdir(), 'doorbell-bench-'));
+  scratchDir = runScratchDir;
   const logDir = path.join(DOORBELL_HOME, 'logs', 'bench');
   const receiver = new BenchReceiver();
   await receiver.start();
@@ -141,7 +146,7 @@ async function runScenarios(options: BenchOptions): Promise<void> {
     receiver,
     startStack: async (name) => {
       const stackStartedAt = performance.now();
-      const stack = await BenchStack.start({ name, binaries, scratchDir, logDir, temporalPersistence: options.temporalPersistence });
+      const stack = await BenchStack.start({ name, binaries, scratchDir: runScratchDir, logDir, temporalPersistence: options.temporalPersistence });
       process.stderr.write(`  stack ready in ${((performance.now() - stackStartedAt) / 1000).toFixed(1)} s (MongoDB, Temporal, API, worker polling)\n`);
       return stack;
     },
@@ -170,7 +175,7 @@ async function runScenarios(options: BenchOptions): Promise<void> {
     }
   } finally {
     await receiver.stop();
-    rmSync(scratchDir, { recursive: true, force: true });
+    removeScratchDir();
   }
 
   process.stdout.write(
@@ -188,12 +193,20 @@ async function runScenario(scenario: Scenario, context: BenchContext): Promise<{
   process.stdout.write(`== ${scenario.name}: ${scenario.summary}\n`);
   const loadAverageBefore = readLoadAverage();
   const startedAt = new Date();
+  const receiver = context.receiver;
+  const receivedBefore = { received: receiver.received, rejected: receiver.rejected, duplicates: receiver.duplicates };
   const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
   eventLoopDelay.enable();
   const finish = (data: unknown, error?: string): ScenarioRecord => {
     eventLoopDelay.disable();
     const delay = { p99: eventLoopDelay.percentile(99) / 1e6, max: eventLoopDelay.max / 1e6 };
-    return { name: scenario.name, startedAt: startedAt.toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000, loadAverageBefore, benchEventLoopDelayMs: delay, data, ...(error === undefined ? {} : { error }) };
+    const received = {
+      received: receiver.received - receivedBefore.received,
+      rejected: receiver.rejected - receivedBefore.rejected,
+      duplicates: receiver.duplicates - receivedBefore.duplicates,
+    };
+    const timing = { startedAt: startedAt.toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000 };
+    return { name: scenario.name, ...timing, loadAverageBefore, benchEventLoopDelayMs: delay, receiver: received, data, ...(error === undefined ? {} : { error }) };
   };
 
   try {
@@ -203,7 +216,8 @@ async function runScenario(scenario: Scenario, context: BenchContext): Promise<{
       process.stdout.write(`\n${renderTable(table)}`);
     }
     const delay = record.benchEventLoopDelayMs;
-    process.stdout.write(`\n  bench process event-loop delay: p99 ${delay.p99.toFixed(1)} ms, max ${delay.max.toFixed(1)} ms (timestamps taken in this process can be late by up to this much)\n\n`);
+    process.stdout.write(`\n  bench process event-loop delay: p99 ${delay.p99.toFixed(1)} ms, max ${delay.max.toFixed(1)} ms (timestamps taken in this process can be late by up to this much)\n`);
+    process.stdout.write(`  receiver: ${record.receiver.received} webhooks with valid signatures, ${record.receiver.rejected} rejected, ${record.receiver.duplicates} duplicates (a webhook-id that had arrived before)\n\n`);
     return { record, result };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -211,6 +225,13 @@ async function runScenario(scenario: Scenario, context: BenchContext): Promise<{
     return { record: finish(null, message) };
   } finally {
     await stopAllStacks();
+  }
+}
+
+function removeScratchDir(): void {
+  if (scratchDir !== undefined) {
+    rmSync(scratchDir, { recursive: true, force: true });
+    scratchDir = undefined;
   }
 }
 
@@ -236,7 +257,10 @@ async function main(): Promise<number> {
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      void stopAllStacks().finally(() => process.exit(130));
+      void stopAllStacks().finally(() => {
+        removeScratchDir();
+        process.exit(130);
+      });
     });
   }
   await runScenarios(options);

@@ -14,7 +14,7 @@ import { warmUp } from '../lib/warm-up.js';
 /** Writes per run, shared with the baseline scenario, which repeats this run without Doorbell. */
 export const LATENCY_WRITES = { full: 2_000, quick: 200 };
 
-/** Writes in flight at most; past it the steady rate slips, which the table shows as the achieved rate. */
+/** Maximum writes in flight. Past it the steady rate slips, and the "rate /s" column shows by how much. */
 const MAX_IN_FLIGHT = 100;
 /** Time allowed after the last write for its webhook to arrive. */
 const ARRIVAL_TIMEOUT_MS = 60_000;
