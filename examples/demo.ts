@@ -124,7 +124,7 @@ function describeRecord(client: WaitingClient, recordId: string): string {
   return record?.version == null ? 'an empty placeholder' : `version ${record.version} ${JSON.stringify(record.data)}`;
 }
 
-/** Throws with a message that says what to do unless the API is on loopback and responds to GET /readyz with 200. */
+/** Throws with a message that names the next step unless the API is on loopback and responds to GET /readyz with 200. */
 async function checkDoorbellIsReady(): Promise<void> {
   const hostname = new URL(API_URL).hostname;
   if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(hostname)) {

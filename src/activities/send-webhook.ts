@@ -49,7 +49,7 @@ export class WebhookSender {
     const startedAt = performance.now();
 
     try {
-      // undici's request() never follows redirects, so a 3xx is reported as the receiver's answer.
+      // undici's request() never follows redirects, so a 3xx is reported as the receiver's response.
       const response = await request(signed.url, {
         dispatcher: this.agent,
         method: signed.method,

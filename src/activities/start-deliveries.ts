@@ -88,7 +88,12 @@ async function insertIgnoringDuplicates(store: Store, deliveries: DeliveryDocume
   } catch (error) {
     // An earlier try of this page inserted some of them; only duplicate keys are expected here.
     const writeErrors = (error as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
-    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
+    let list: Array<{ code: number }> = [];
+    if (Array.isArray(writeErrors)) {
+      list = writeErrors;
+    } else if (writeErrors !== undefined) {
+      list = [writeErrors];
+    }
     if (list.length === 0 || list.some((writeError) => writeError.code !== 11000)) {
       throw error;
     }

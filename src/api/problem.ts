@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type z } from 'zod';
 
 export interface FieldError {
-  /** Where the bad value is, as `body.url`, `query.limit` or `path.kind`. */
+  /** Location of the bad value, such as `body.url`, `query.limit` or `path.kind`. */
   field: string;
   message: string;
 }
@@ -34,7 +34,7 @@ export class HttpProblem extends Error {
   }
 }
 
-/** Turns zod issues into field errors that say where the value is and what is expected. */
+/** Converts zod issues into field errors that name the value's location and the expected form. */
 export function fieldErrorsFrom(error: z.ZodError, location: 'body' | 'query' | 'path'): FieldError[] {
   return error.issues.map((issue) => {
     const path = [location, ...issue.path.map(String)].join('.');
@@ -60,7 +60,7 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, loc
   return result.data;
 }
 
-/** A parameter given twice reaches Express as an array; say so rather than "must be one of". */
+/** Rejects a parameter given twice, which reaches Express as an array, with a message that names the repeat. */
 function throwOnRepeatedParameters(query: Record<string, unknown>): void {
   const errors = Object.entries(query)
     .filter(([, value]) => Array.isArray(value))
@@ -84,7 +84,7 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}; see the API section of the README`));
 };
 
-/** The one place where errors become responses. */
+/** Returns the error handler, the one place where errors become problem responses. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = toProblem(error);

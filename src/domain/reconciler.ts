@@ -10,7 +10,7 @@ const BATCH_SIZE = 500;
 /**
  * Finds events that were written but never dispatched (the API died between its MongoDB write and
  * the workflow start, or Temporal was unreachable) and starts their dispatch. Events younger than `minAgeMs` are left to the API request still handling them.
- * Safe to run in several workers at once, because a dispatch starts at most once per event.
+ * Safe to run in several workers at once, because the dispatch workflow id is the event id and REJECT_DUPLICATE keeps a second start from running.
  *
  * @returns the number of events dispatched in this pass.
  */

@@ -59,7 +59,7 @@ export async function findOrCreateLookupSubscription(deps: Deps, request: Subscr
     if (!isDuplicateKeyError(error)) {
       throw error;
     }
-    // A concurrent identical lookup won the insert; answer with its subscription.
+    // A concurrent identical lookup won the insert, so return its subscription.
     const winner = await deps.store.subscriptions.findOne({ dedupeKey });
     if (winner === null) {
       throw error;

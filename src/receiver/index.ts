@@ -45,7 +45,7 @@ export class MemoryDuplicateStore implements DuplicateStore {
   }
 }
 
-/** Why a webhook was rejected; `status` is what the receiver should answer. */
+/** Reason a webhook was rejected. `status` is the HTTP status the receiver should respond with. */
 export class WebhookRejectedError extends Error {
   constructor(
     readonly reason: 'missing-headers' | 'invalid-timestamp' | 'invalid-signature' | 'stale-timestamp' | 'invalid-payload',

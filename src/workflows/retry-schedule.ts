@@ -11,7 +11,7 @@ const HOUR_MS = 60 * MINUTE_MS;
 export const RETRY_DELAYS_MS = [5 * SECOND_MS, 5 * MINUTE_MS, 30 * MINUTE_MS, 2 * HOUR_MS, 5 * HOUR_MS, 10 * HOUR_MS] as const;
 export const STEADY_RETRY_DELAY_MS = 12 * HOUR_MS;
 
-/** The longest wait a receiver can ask for with Retry-After; a longer value is cut to this. */
+/** Maximum wait a receiver can request with Retry-After. A longer value is cut to this. */
 export const MAX_RETRY_AFTER_MS = 24 * HOUR_MS;
 
 export const DAY_MS = 24 * HOUR_MS;

@@ -1,6 +1,6 @@
 /**
  * The write load of the fault suite: record writes through the HTTP API, each retried until the
- * API accepts it (2xx) or gives up, as a well-behaved client would. Only writes answered 2xx count
+ * API accepts it (2xx) or gives up, as a well-behaved client would. Only writes that got a 2xx response count
  * as accepted, because only those carry Doorbell's promise.
  */
 import { sleep } from './cluster.js';

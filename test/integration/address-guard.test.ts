@@ -5,7 +5,7 @@ import { WebhookSender } from '../../src/activities/send-webhook.js';
 import { generateSigningSecret } from '../../src/domain/secrets.js';
 import { TestReceiver } from '../support/receiver.js';
 
-// A real loopback receiver stands in for an internal service: with loopback not allowed, the
+// A real loopback receiver plays the part of an internal service: with loopback not allowed, the
 // sender must refuse before connecting, so the receiver sees nothing.
 describe('sender address guard', () => {
   let receiver: TestReceiver;

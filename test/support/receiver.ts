@@ -11,7 +11,7 @@ export interface ReceivedRequest {
 export type Responder = (request: ReceivedRequest, index: number) => { status: number; headers?: Record<string, string>; body?: string };
 
 /**
- * A real HTTP receiver on loopback that records every request. Its answer is scripted per test
+ * A real HTTP receiver on loopback that records every request. Its response is scripted per test
  * through `respond`, which can be swapped while the test runs (a receiver going down and up).
  */
 export class TestReceiver {

@@ -118,7 +118,7 @@ export class Stack {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  /** Sends a JSON request to the API and parses the JSON (or problem+json) answer. */
+  /** Sends a JSON request to the API and parses the JSON (or problem+json) response. */
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const response = await fetch(`${this.apiUrl}${path}`, {
       method,
