@@ -148,7 +148,10 @@ describe('Prometheus metrics of the API and the worker', () => {
     await receiver.waitForRequests(requestsBefore + 1);
     const retrying = await eventually('the failed attempt in the worker metrics', async () => {
       const samples = await workerMetrics();
-      return valueOf(samples, 'doorbell_delivery_attempts_total', { outcome: 'failed' }) === 1 ? samples : undefined;
+      // The counter and the delivery's stored status change at different moments, so wait for both.
+      const isCounted = valueOf(samples, 'doorbell_delivery_attempts_total', { outcome: 'failed' }) === 1;
+      const isStored = valueOf(samples, 'doorbell_deliveries_open', { status: 'retrying' }) === 1;
+      return isCounted && isStored ? samples : undefined;
     });
     assert.equal(valueOf(retrying, 'doorbell_deliveries_open', { status: 'retrying' }), 1);
     assert.equal(valueOf(retrying, 'doorbell_deliveries_open', { status: 'pending' }), 0);
@@ -162,7 +165,9 @@ describe('Prometheus metrics of the API and the worker', () => {
       'the skipped attempt in the worker metrics',
       async () => {
         const samples = await workerMetrics();
-        return valueOf(samples, 'doorbell_delivery_attempts_total', { outcome: 'skipped' }) === 1 ? samples : undefined;
+        const isCounted = valueOf(samples, 'doorbell_delivery_attempts_total', { outcome: 'skipped' }) === 1;
+        const isStored = valueOf(samples, 'doorbell_deliveries_open', { status: 'retrying' }) === 0;
+        return isCounted && isStored ? samples : undefined;
       },
       30_000,
     );
