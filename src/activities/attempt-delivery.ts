@@ -73,7 +73,10 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
     const outcome = toOutcome(result, input);
     // NOTE: a request the sender rejects before connecting is observed with its duration of 0 s.
     deps.metrics.recordAttempt(outcome.kind, secret.ok ? result.durationMs : null);
-    await recordAttempt(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome);
+    // The webhook is sent: from here on, a thrown error would make Temporal retry the activity and
+    // send it again. So the record write is retried here, and if it still fails the outcome goes
+    // back to the workflow marked unrecorded, which settles the delivery's status itself.
+    const recorded = await recordAttemptPatiently(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome, ids);
 
     if (outcome.kind === 'gone') {
       await deps.store.subscriptions.updateOne(
@@ -84,7 +87,32 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
     }
 
     logOutcome(outcome, ids);
-    return outcome;
+    return recorded ? outcome : { ...outcome, unrecorded: true };
+  }
+}
+
+/** Waits between the tries of recording an attempt; FerretDB's SQLite backend reports a busy database for a moment under load. */
+const RECORD_RETRY_DELAYS_MS = [100, 400, 1_000, 2_000];
+
+async function recordAttemptPatiently(
+  store: Store,
+  deliveryId: string,
+  attempt: AttemptDocument,
+  outcome: AttemptOutcome,
+  ids: Record<string, unknown>,
+): Promise<boolean> {
+  for (let retry = 0; ; retry++) {
+    try {
+      await recordAttempt(store, deliveryId, attempt, outcome);
+      return true;
+    } catch (error) {
+      const delayMs = RECORD_RETRY_DELAYS_MS[retry];
+      if (delayMs === undefined) {
+        log.warn('Attempt sent but not recorded in MongoDB; the workflow history keeps it', { ...ids, error: (error as Error).message });
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }
 

@@ -1,7 +1,10 @@
 import type { Store } from '../store/mongo.js';
 import type { FinishDeliveryInput } from './types.js';
 
-/** Creates the activity that records why a delivery ended without an attempt of its own (cancellation). */
+/**
+ * Creates the activity that records how a delivery ended when its attempt could not: a
+ * cancellation, or an attempt whose own record write failed after the webhook went out.
+ */
 export function createFinishDelivery(deps: { store: Store }) {
   return async function finishDelivery(input: FinishDeliveryInput): Promise<void> {
     // A delivery that already succeeded keeps its status even if cancelled afterwards.

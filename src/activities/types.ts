@@ -19,7 +19,15 @@ export interface AttemptDeliveryInput {
  * The result of one attempt, as recorded in the workflow history. It carries no secret and
  * no request body, only what a person debugging the receiver needs.
  */
-export type AttemptOutcome =
+export type AttemptOutcome = AttemptResult & {
+  /**
+   * Set when the request went out but the delivery document could not be updated. The activity
+   * does not throw then, because a retry would send the webhook again.
+   */
+  unrecorded?: true;
+};
+
+type AttemptResult =
   | { kind: 'delivered'; statusCode: number; durationMs: number }
   /** 410 Gone: the receiver asked to stop, so the subscription is disabled. */
   | { kind: 'gone'; statusCode: 410; durationMs: number }
@@ -47,6 +55,6 @@ export interface StartDeliveriesResult {
 
 export interface FinishDeliveryInput {
   deliveryId: string;
-  status: 'failed' | 'cancelled';
-  reason: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  reason: string | null;
 }

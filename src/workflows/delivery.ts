@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import type { AttemptOutcome } from '../activities/types.js';
 import { SEARCH_ATTRIBUTES, type DeliveryWorkflowInput, type DeliveryWorkflowResult } from './definitions.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -72,14 +73,14 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
 
       switch (outcome.kind) {
         case 'delivered':
-          return finish('succeeded', attempt, null);
+          return await settle(input.deliveryId, outcome, 'succeeded', attempt, null);
         case 'gone':
-          return finish('failed', attempt, 'receiver responded 410 Gone; subscription disabled');
+          return await settle(input.deliveryId, outcome, 'failed', attempt, 'receiver responded 410 Gone; subscription disabled');
         case 'skipped':
           return finish('cancelled', attempt - 1, outcome.reason);
         case 'failed':
           if (outcome.plan.kind === 'give-up') {
-            return finish('failed', attempt, outcome.plan.reason);
+            return await settle(input.deliveryId, outcome, 'failed', attempt, outcome.plan.reason);
           }
           setStatus('retrying');
           log.info('Delivery attempt failed, retrying later', {
@@ -105,6 +106,20 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     setStatus('cancelled');
     throw error;
   }
+}
+
+/** Ends the delivery, first writing its final status when the attempt could not record it. */
+async function settle(
+  deliveryId: string,
+  outcome: AttemptOutcome,
+  status: 'succeeded' | 'failed',
+  attempts: number,
+  reason: string | null,
+): Promise<DeliveryWorkflowResult> {
+  if (outcome.unrecorded === true) {
+    await finishDelivery({ deliveryId, status, reason });
+  }
+  return finish(status, attempts, reason);
 }
 
 function finish(status: DeliveryWorkflowResult['status'], attempts: number, reason: string | null): DeliveryWorkflowResult {

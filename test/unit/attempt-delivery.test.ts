@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createAttemptDelivery } from '../../src/activities/attempt-delivery.js';
+import type { SendResult, SignedRequest, WebhookSender } from '../../src/activities/send-webhook.js';
+import type { AttemptDeliveryInput, AttemptOutcome } from '../../src/activities/types.js';
+import { SecretBox, generateSigningSecret } from '../../src/domain/secrets.js';
+import type { Store } from '../../src/store/mongo.js';
+
+const secretBox = new SecretBox(randomBytes(32));
+const subscriptionId = 'sub_01HZZZZZZZZZZZZZZZZZZZZZZZ';
+
+/**
+ * A store whose delivery updates fail a given number of times. Only the calls the attempt
+ * activity makes are implemented; this is a unit test of the activity's own control flow.
+ */
+function storeFailingUpdates(failures: number): { store: Store; updates: () => number } {
+  let updates = 0;
+  const store = {
+    deliveries: {
+      findOne: async () => ({ _id: 'msg_1', eventId: 'evt_1', subscriptionId }),
+      updateOne: async () => {
+        updates++;
+        if (updates <= failures) {
+          throw new Error('SQLITE_BUSY: database is locked');
+        }
+        return { acknowledged: true, matchedCount: 1, modifiedCount: 1 };
+      },
+    },
+    events: {
+      findOne: async () => ({
+        _id: 'evt_1',
+        type: 'record.updated',
+        kind: 'products',
+        recordId: 'p21',
+        version: 2,
+        dataJson: '{"price":10}',
+        createdAt: new Date(0),
+        recordCreatedAt: new Date(0),
+        dispatchedAt: new Date(0),
+      }),
+    },
+    subscriptions: {
+      findOne: async () => ({
+        _id: subscriptionId,
+        status: 'active',
+        url: 'http://127.0.0.1:9/hooks',
+        method: 'POST',
+        secretCiphertext: secretBox.encrypt(generateSigningSecret(), subscriptionId),
+      }),
+    },
+  };
+  return { store: store as unknown as Store, updates: () => updates };
+}
+
+class CountingSender {
+  readonly sent: SignedRequest[] = [];
+  async send(request: SignedRequest): Promise<SendResult> {
+    this.sent.push(request);
+    return { kind: 'response', statusCode: 204, durationMs: 3, retryAfterMs: null, body: '' };
+  }
+}
+
+const input: AttemptDeliveryInput = { deliveryId: 'msg_1', attempt: 1, retryStep: 1, scheduledAtMs: 0, retryDeadlineMs: null };
+
+async function attemptWith(failures: number): Promise<{ outcome: AttemptOutcome; sender: CountingSender; updates: number }> {
+  const { store, updates } = storeFailingUpdates(failures);
+  const sender = new CountingSender();
+  const attemptDelivery = createAttemptDelivery({
+    store,
+    secretBox,
+    sender: sender as unknown as WebhookSender,
+    metrics: { recordAttempt() {} },
+  });
+  const outcome: AttemptOutcome = await new MockActivityEnvironment().run(attemptDelivery, input);
+  return { outcome, sender, updates: updates() };
+}
+
+describe('attemptDelivery when MongoDB refuses the record write', () => {
+  test('retries the write and reports a recorded outcome once it succeeds', async () => {
+    const { outcome, sender, updates } = await attemptWith(2);
+
+    assert.equal(outcome.kind, 'delivered');
+    assert.equal(outcome.unrecorded, undefined);
+    assert.equal(sender.sent.length, 1);
+    assert.equal(updates, 3);
+  });
+
+  test('returns the outcome marked unrecorded instead of throwing, so the webhook is not sent again', async () => {
+    const { outcome, sender, updates } = await attemptWith(Number.POSITIVE_INFINITY);
+
+    assert.equal(outcome.kind, 'delivered');
+    assert.equal(outcome.unrecorded, true);
+    assert.equal(sender.sent.length, 1);
+    assert.ok(updates > 1, 'the write is tried more than once');
+  });
+});
