@@ -74,6 +74,9 @@ const envSchema = z.object({
   // 0 turns the endpoint off rather than choosing a free port, so a port is always known to scrapers.
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+
+  // On SIGTERM the API finishes requests in flight and the worker its running attempts, for at most this long.
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
 });
 
 export type Config = {
@@ -103,6 +106,8 @@ export type Config = {
   reconciler: { intervalMs: number; minAgeMs: number };
   /** The worker's Prometheus endpoints; a port of 0 turns that endpoint off. */
   workerMetrics: { host: string; port: number; sdkPort: number };
+  /** How long a stopping process waits for requests and attempts in flight before it cuts them off. */
+  shutdownGraceMs: number;
 };
 
 /** Error raised when an environment variable is missing or invalid; the message names each one. */
@@ -169,5 +174,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

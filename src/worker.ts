@@ -79,6 +79,10 @@ export async function createWorker(options: {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    // On shutdown, running attempts get this long to finish (each ends within its own timeout
+    // anyway); after it they are cancelled, and after the force time the worker gives up waiting.
+    shutdownGraceTime: config.shutdownGraceMs,
+    shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
     ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
   });
 
@@ -97,6 +101,9 @@ export async function createWorker(options: {
   };
 }
 
+/** Time after the grace period for cancelled activities to report back before the worker stops waiting. */
+const SHUTDOWN_FORCE_MARGIN_MS = 10_000;
+
 /** Entry point of the worker process: the Temporal worker and the reconciler loop. */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -112,8 +119,14 @@ async function main(): Promise<void> {
   const metricsServer = port === 0 ? undefined : await listenForMetrics(doorbellWorker.metrics, host, port, logger);
 
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker started');
-  // The SDK shuts the worker down on SIGINT and SIGTERM, letting running activities finish first.
+  // The SDK itself shuts the worker down on SIGINT and SIGTERM; these listeners only log it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'Worker stopping: no new tasks; running attempts may finish');
+    });
+  }
   await doorbellWorker.run();
+  logger.info('Worker drained; closing connections');
 
   await metricsServer?.close();
   await connection.close();

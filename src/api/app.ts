@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { ApiContext } from './context.js';
+import { ConnectionDrain } from './draining.js';
 import { loadShedding } from './load-shedding.js';
 import { ApiMetrics } from './metrics.js';
 import { notFoundHandler, problemHandler } from './problem.js';
@@ -35,6 +36,9 @@ export function createApp(ctx: ApiContext): Express {
     }),
   );
 
+  const drain = new ConnectionDrain();
+  app.locals.drain = drain;
+  app.use(drain.middleware);
   app.use(loadShedding({ maxInFlight: ctx.config.api.maxInFlightRequests, retryAfterSeconds: 1 }));
   app.use(healthRouter(ctx));
   app.use(recordsRouter(ctx, metrics));

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { openServices } from '../services.js';
 import { createApp } from './app.js';
+import { drainOf } from './draining.js';
 
 /** Entry point of the API process. */
 async function main(): Promise<void> {
@@ -26,11 +27,18 @@ async function main(): Promise<void> {
   logger.info({ url: `http://${config.api.host}:${port}` }, 'API listening');
 
   const shutdown = async (signal: string): Promise<void> => {
-    logger.info({ signal }, 'API stopping');
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'API stopping: refusing new connections, finishing requests in flight');
+    drainOf(app).start();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Keep-alive connections with no request in flight would hold close() open.
     server.closeIdleConnections();
+    const cutOff = setTimeout(() => {
+      logger.warn({ graceMs: config.shutdownGraceMs }, 'API grace period over; closing the connections still open');
+      server.closeAllConnections();
+    }, config.shutdownGraceMs);
     await closed;
+    clearTimeout(cutOff);
+    logger.info('API drained; closing MongoDB and Temporal connections');
     await services.close();
     logger.info('API stopped');
     process.exit(0);

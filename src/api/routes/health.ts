@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { ApiContext } from '../context.js';
+import { drainOf } from '../draining.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 
@@ -14,7 +15,12 @@ export function healthRouter(ctx: ApiContext): Router {
   });
 
   /** Readiness: MongoDB and Temporal both respond, so writes can be accepted and dispatched. */
-  handleOperation(router, operations.readiness, [], async (_req, res) => {
+  handleOperation(router, operations.readiness, [], async (req, res) => {
+    if (drainOf(req.app).isDraining) {
+      const skipped = 'not checked: the API is stopping';
+      res.status(503).json({ status: 'not ready', checks: { mongodb: skipped, temporal: skipped } });
+      return;
+    }
     const [mongo, temporal] = await Promise.all([
       check(() => ctx.store.db.command({ ping: 1 })),
       // Describing the namespace proves both the connection and that the namespace exists.
