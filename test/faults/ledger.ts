@@ -18,6 +18,16 @@ export interface LedgerSummary {
   duplicates: number;
   /** Pairs of event and subscription that arrived under more than one webhook-id: must be 0. */
   inconsistentIds: number;
+  /**
+   * Webhooks a receiver deduplicating by webhook-id passes on to its application; equal to
+   * `expected` when nothing is missing and no pair has two ids.
+   */
+  afterDeduplication: number;
+  /**
+   * Events delivered although their write was not answered 2xx: the API crashed or answered 503
+   * after the insert, or the response was lost. Allowed (a client retries with an Idempotency-Key).
+   */
+  unacceptedDelivered: number;
 }
 
 export class DeliveryLedger {
@@ -58,6 +68,7 @@ export class DeliveryLedger {
     let received = 0;
     let duplicates = 0;
     let inconsistentIds = 0;
+    let afterDeduplication = 0;
     for (const eventId of this.acceptedEvents) {
       for (let subscriber = 0; subscriber < this.subscribers; subscriber++) {
         const byId = this.copies.get(`${eventId} ${subscriber}`);
@@ -65,6 +76,7 @@ export class DeliveryLedger {
           continue;
         }
         received++;
+        afterDeduplication += byId.size;
         if (byId.size > 1) {
           inconsistentIds++;
         }
@@ -74,8 +86,18 @@ export class DeliveryLedger {
       }
     }
 
+    const unaccepted = new Set([...this.copies.keys()].map((key) => key.split(' ')[0]!).filter((eventId) => !this.acceptedEvents.has(eventId)));
     const expected = this.acceptedEvents.size * this.subscribers;
-    return { accepted: this.acceptedEvents.size, expected, received, missing: expected - received, duplicates, inconsistentIds };
+    return {
+      accepted: this.acceptedEvents.size,
+      expected,
+      received,
+      missing: expected - received,
+      duplicates,
+      inconsistentIds,
+      afterDeduplication,
+      unacceptedDelivered: unaccepted.size,
+    };
   }
 
   /** Waits until every accepted event reached every subscriber, or timeoutMs passed. */
