@@ -1,4 +1,6 @@
 import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
+import { disableIfFailingTooLong, recordEndpointFailure, recordEndpointSuccess } from '../domain/endpoint-health.js';
+import { operationalEventsAfter } from '../domain/operational-events.js';
 import { buildWebhookBody } from '../domain/payload.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -19,7 +21,14 @@ const ATTEMPTS_KEPT = 50;
  * decrypts the secret, signs, sends, and records the attempt with one MongoDB write. The secret
  * lives only in this function's memory; neither the input nor the returned outcome carries it.
  */
-export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender; metrics: Pick<WorkerMetrics, 'recordAttempt'> }) {
+export function createAttemptDelivery(deps: {
+  store: Store;
+  secretBox: SecretBox;
+  sender: WebhookSender;
+  metrics: Pick<WorkerMetrics, 'recordAttempt'>;
+  /** How long every attempt to a subscription must fail before it is disabled. */
+  endpointDisableAfterMs: number;
+}) {
   return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
     // Most attempts end in well under HEARTBEAT_AFTER_MS and send no heartbeat at all.
     const heartbeats = setInterval(() => heartbeat(), HEARTBEAT_AFTER_MS);
@@ -70,9 +79,25 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
           })
         : { kind: 'network-error', error: secret.error, durationMs: 0 };
 
-    const outcome = toOutcome(result, input);
+    let outcome = toOutcome(result, input);
     // NOTE: a request the sender rejects before connecting is observed with its duration of 0 s.
     deps.metrics.recordAttempt(outcome.kind, secret.ok ? result.durationMs : null);
+
+    let disabledStreakStart: Date | null = null;
+    if (outcome.kind === 'delivered') {
+      await recordEndpointSuccess(deps.store, subscription._id, startedAt);
+    } else {
+      const afterFailure = await recordEndpointFailure(deps.store, subscription, startedAt);
+      if (outcome.kind !== 'gone' && afterFailure !== null) {
+        disabledStreakStart = await disableIfFailingTooLong(deps.store, afterFailure, Date.now(), deps.endpointDisableAfterMs);
+      }
+    }
+    if (disabledStreakStart !== null && outcome.kind === 'failed') {
+      // The subscription stops here, so this delivery ends now rather than at its next attempt.
+      outcome = { ...outcome, plan: { kind: 'give-up', reason: `subscription disabled: every attempt failed since ${disabledStreakStart.toISOString()}` } };
+      log.warn('Subscription disabled: every attempt failed for too long', { ...ids, failingSince: disabledStreakStart.toISOString() });
+    }
+
     await recordAttempt(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome);
 
     if (outcome.kind === 'gone') {
@@ -84,7 +109,8 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
     }
 
     logOutcome(outcome, ids);
-    return outcome;
+    const operationalEvents = operationalEventsAfter({ delivery, subscription, outcome, attempt: input.attempt, retryStep: input.retryStep, disabledStreakStart });
+    return operationalEvents.length === 0 ? outcome : { ...outcome, operationalEvents };
   }
 }
 
@@ -109,6 +135,9 @@ function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutc
   }
   if (result.kind === 'response' && result.statusCode === 410) {
     return { kind: 'gone', statusCode: 410, durationMs: result.durationMs };
+  }
+  if (result.kind === 'response' && result.abort) {
+    return { kind: 'aborted', statusCode: result.statusCode, durationMs: result.durationMs };
   }
 
   const retryAfterMs = result.kind === 'response' ? result.retryAfterMs : null;
@@ -152,6 +181,8 @@ function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; 
       return { status: 'succeeded', statusReason: null, nextAttemptAt: null };
     case 'gone':
       return { status: 'failed', statusReason: 'endpoint responded 410 Gone; subscription disabled', nextAttemptAt: null };
+    case 'aborted':
+      return { status: 'aborted', statusReason: `endpoint responded HTTP ${outcome.statusCode} with webhook-delivery: abort`, nextAttemptAt: null };
     case 'skipped':
       return { status: 'cancelled', statusReason: outcome.reason, nextAttemptAt: null };
     case 'failed':
@@ -175,6 +206,9 @@ function logOutcome(outcome: AttemptOutcome, ids: Record<string, unknown>): void
     case 'failed':
       // Receivers being down is expected, so a failed attempt is info, not an error of ours.
       log.info('Webhook attempt failed', { ...ids, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs, plan: outcome.plan.kind });
+      return;
+    case 'aborted':
+      log.info('Webhook delivery aborted by the receiver', { ...ids, statusCode: outcome.statusCode, durationMs: outcome.durationMs });
       return;
     case 'gone':
     case 'skipped':
