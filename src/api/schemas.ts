@@ -142,6 +142,10 @@ export const recoverBody = z
   })
   .strict()
   .superRefine((body, ctx) => {
+    if (!(body.since instanceof Date)) {
+      // Zod runs this refinement even when `since` itself failed, and that failure is reported already.
+      return;
+    }
     const oldestMs = Date.now() - MAX_RECOVER_WINDOW_DAYS * DAY_MS;
     if (body.since.getTime() < oldestMs) {
       ctx.addIssue({ code: 'custom', path: ['since'], message: `must be at most ${MAX_RECOVER_WINDOW_DAYS} days ago (not before ${new Date(oldestMs).toISOString()}); recover older deliveries one by one with redeliver` });
