@@ -40,7 +40,7 @@ export function createRunBulkOperationPage(deps: Deps) {
     return page;
   };
 
-  /** Claims each failed or cancelled delivery by its status and start time, then starts a new run of it. */
+  /** Claims each failed or cancelled delivery by its status and last update, then starts a new run of it. */
   async function recoverPage(deps: Deps, operation: BulkOperationDocument, subscription: SubscriptionDocument, afterId: string | null): Promise<BulkOperationPageResult> {
     const filter = { ...recoverFilter(operation, operation._id), ...(afterId === null ? {} : { _id: { $gt: afterId } }) };
     const deliveries = await deps.store.deliveries.find(filter).sort({ _id: 1 }).limit(deps.pageSize).project<DeliveryDocument>({ attempts: 0 }).toArray();
@@ -79,8 +79,8 @@ export function createRunBulkOperationPage(deps: Deps) {
     const events = await deps.store.events.find(filter).sort({ _id: 1 }).limit(deps.pageSize).toArray();
 
     const now = new Date();
-    const wanted = events.filter((event) => acceptsEventType(subscription, event.type));
-    const deliveries = wanted.map((event) => newDeliveryDocument(event, subscription._id, now, operation._id));
+    const receivable = events.filter((event) => acceptsEventType(subscription, event.type));
+    const deliveries = receivable.map((event) => newDeliveryDocument(event, subscription._id, now, operation._id));
     if (deliveries.length > 0) {
       await insertIgnoringDuplicates(deps.store, deliveries);
     }

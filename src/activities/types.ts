@@ -24,7 +24,7 @@ export type AttemptOutcome = (
   | { kind: 'delivered'; statusCode: number; durationMs: number }
   /** 410 Gone: the receiver asked to stop, so the subscription is disabled. */
   | { kind: 'gone'; statusCode: 410; durationMs: number }
-  /** A failed response with the header `webhook-delivery: abort`: the receiver asked to stop retrying this delivery. */
+  /** A failed response with the header `webhook-delivery: abort`: the receiver requested that this delivery is not retried. */
   | { kind: 'aborted'; statusCode: number; durationMs: number }
   /** The subscription was paused, disabled or deleted before this attempt, so nothing was sent. */
   | { kind: 'skipped'; reason: string }
