@@ -22,6 +22,13 @@ function parseCidrList(list: string): string[] {
     .filter((entry) => entry !== '');
 }
 
+/** Parses one duration such as `5d` or `30s` into milliseconds; undefined when the text is not one, or is 0. */
+export function parseDurationMs(text: string): number | undefined {
+  const schedule = parseRetrySchedule(text);
+  // A schedule of one duration has that duration as its steady delay and no others.
+  return schedule === undefined || schedule.delaysMs.length > 0 ? undefined : schedule.steadyDelayMs;
+}
+
 /** Variables whose values are never repeated in an error: a key, or a URI that may hold a password. */
 const SENSITIVE_VARIABLES = new Set(['DOORBELL_ENCRYPTION_KEY', 'MONGODB_URI', 'TEMPORAL_API_KEY']);
 
@@ -65,6 +72,10 @@ const envSchema = z.object({
     })
     .optional(),
   DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: z.coerce.number().positive().max(3650).default(30),
+  ENDPOINT_DISABLE_AFTER: z
+    .string()
+    .refine((text) => parseDurationMs(text) !== undefined, { message: 'must be a duration such as 5d, 12h or 30s (units ms, s, m, h, d), more than 0' })
+    .default('5d'),
   DISPATCH_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
 
   RECONCILER_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
@@ -102,6 +113,8 @@ export type Config = {
     retrySchedule: RetrySchedule;
     /** Ranges deliveries may reach besides public unicast addresses (see src/activities/address-guard.ts). */
     allowedCidrs: string[];
+    /** A subscription is disabled when every attempt to it has failed for this long. */
+    endpointDisableAfterMs: number;
   };
   reconciler: { intervalMs: number; minAgeMs: number };
   /** The worker's Prometheus endpoints; a port of 0 turns that endpoint off. */
@@ -171,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedCidrs: parseCidrList(e.DELIVERY_ALLOWED_CIDRS ?? (e.NODE_ENV === 'production' ? '' : DEVELOPMENT_ALLOWED_CIDRS)),
       defaultRetryWindowDays: e.DELIVERY_DEFAULT_RETRY_WINDOW_DAYS,
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,
+      endpointDisableAfterMs: parseDurationMs(e.ENDPOINT_DISABLE_AFTER)!,
     },
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },

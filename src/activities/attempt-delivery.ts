@@ -1,4 +1,6 @@
 import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
+import { disableIfFailingTooLong, failingStreakStart, recordEndpointFailure, recordEndpointSuccess } from '../domain/endpoint-health.js';
+import { operationalEventsAfter } from '../domain/operational-events.js';
 import { buildWebhookBody } from '../domain/payload.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -19,7 +21,14 @@ const ATTEMPTS_KEPT = 50;
  * decrypts the secret, signs, sends, and records the attempt with one MongoDB write. The secret
  * lives only in this function's memory; neither the input nor the returned outcome carries it.
  */
-export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender; metrics: Pick<WorkerMetrics, 'recordAttempt'> }) {
+export function createAttemptDelivery(deps: {
+  store: Store;
+  secretBox: SecretBox;
+  sender: WebhookSender;
+  metrics: Pick<WorkerMetrics, 'recordAttempt'>;
+  /** How long every attempt to a subscription must fail before it is disabled. */
+  endpointDisableAfterMs: number;
+}) {
   return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
     // Most attempts end in well under HEARTBEAT_AFTER_MS and send no heartbeat at all.
     const heartbeats = setInterval(() => heartbeat(), HEARTBEAT_AFTER_MS);
@@ -70,45 +79,68 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
           })
         : { kind: 'network-error', error: secret.error, durationMs: 0 };
 
-    const outcome = toOutcome(result, input);
+    let outcome = toOutcome(result, input);
     // NOTE: a request the sender rejects before connecting is observed with its duration of 0 s.
     deps.metrics.recordAttempt(outcome.kind, secret.ok ? result.durationMs : null);
     // The webhook is sent: from here on, a thrown error would make Temporal retry the activity and
-    // send it again. So the record write is retried here, and if it still fails the outcome goes
-    // back to the workflow marked unrecorded, which settles the delivery's status itself.
-    const recorded = await recordAttemptPatiently(deps.store, delivery._id, toAttemptDocument(result, input.attempt, startedAt), outcome, ids);
+    // send it again. So each write below is retried here, and if the attempt's record still fails,
+    // the outcome goes back to the workflow marked unrecorded, which settles the delivery's status.
+    let disabledStreakStart: Date | null = null;
+    await writePatiently('endpoint health', ids, async () => {
+      if (outcome.kind === 'delivered') {
+        // A healthy endpoint needs no write; a success only has to end a streak it can see.
+        if (failingStreakStart(subscription) !== null) {
+          await recordEndpointSuccess(deps.store, subscription._id, startedAt);
+        }
+        return;
+      }
+      const afterFailure = await recordEndpointFailure(deps.store, subscription, startedAt);
+      if (outcome.kind !== 'gone' && afterFailure !== null) {
+        disabledStreakStart = await disableIfFailingTooLong(deps.store, afterFailure, Date.now(), deps.endpointDisableAfterMs);
+      }
+    });
+    if (disabledStreakStart !== null && outcome.kind === 'failed') {
+      // The subscription stops here, so this delivery ends now rather than at its next attempt.
+      outcome = { ...outcome, plan: { kind: 'give-up', reason: `subscription disabled: every attempt failed since ${(disabledStreakStart as Date).toISOString()}` } };
+      log.warn('Subscription disabled: every attempt failed for too long', { ...ids, failingSince: (disabledStreakStart as Date).toISOString() });
+    }
+
+    const attemptDocument = toAttemptDocument(result, input.attempt, startedAt);
+    const recorded = await writePatiently('attempt record', ids, () => recordAttempt(deps.store, delivery._id, attemptDocument, outcome));
 
     if (outcome.kind === 'gone') {
-      await deps.store.subscriptions.updateOne(
-        { _id: subscription._id, status: 'active' },
-        { $set: { status: 'disabled', statusReason: 'endpoint responded 410 Gone', updatedAt: new Date() } },
+      await writePatiently('subscription status', ids, () =>
+        deps.store.subscriptions.updateOne(
+          { _id: subscription._id, status: 'active' },
+          { $set: { status: 'disabled', statusReason: 'endpoint responded 410 Gone', updatedAt: new Date() } },
+        ),
       );
       log.warn('Subscription disabled: endpoint responded 410 Gone', ids);
     }
 
     logOutcome(outcome, ids);
-    return recorded ? outcome : { ...outcome, unrecorded: true };
+    const operationalEvents = operationalEventsAfter({ delivery, subscription, outcome, attempt: input.attempt, retryStep: input.retryStep, disabledStreakStart });
+    return {
+      ...outcome,
+      ...(operationalEvents.length === 0 ? {} : { operationalEvents }),
+      ...(recorded ? {} : { unrecorded: true as const }),
+    };
   }
 }
 
-/** Waits between the tries of recording an attempt; FerretDB's SQLite backend reports a busy database for a moment under load. */
-const RECORD_RETRY_DELAYS_MS = [100, 400, 1_000, 2_000];
+/** Waits between the tries of a write after sending; FerretDB's SQLite backend reports a busy database for a moment under load. */
+const WRITE_RETRY_DELAYS_MS = [100, 400, 1_000, 2_000];
 
-async function recordAttemptPatiently(
-  store: Store,
-  deliveryId: string,
-  attempt: AttemptDocument,
-  outcome: AttemptOutcome,
-  ids: Record<string, unknown>,
-): Promise<boolean> {
+/** Runs a MongoDB write that follows a sent webhook, retrying it; returns false, after a warning, when every try failed. */
+async function writePatiently(what: string, ids: Record<string, unknown>, write: () => Promise<unknown>): Promise<boolean> {
   for (let retry = 0; ; retry++) {
     try {
-      await recordAttempt(store, deliveryId, attempt, outcome);
+      await write();
       return true;
     } catch (error) {
-      const delayMs = RECORD_RETRY_DELAYS_MS[retry];
+      const delayMs = WRITE_RETRY_DELAYS_MS[retry];
       if (delayMs === undefined) {
-        log.warn('Attempt sent but not recorded in MongoDB; the workflow history keeps it', { ...ids, error: (error as Error).message });
+        log.warn(`Webhook sent but its ${what} was not written to MongoDB; the workflow history keeps the attempt`, { ...ids, error: (error as Error).message });
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -137,6 +169,9 @@ function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutc
   }
   if (result.kind === 'response' && result.statusCode === 410) {
     return { kind: 'gone', statusCode: 410, durationMs: result.durationMs };
+  }
+  if (result.kind === 'response' && result.abort) {
+    return { kind: 'aborted', statusCode: result.statusCode, durationMs: result.durationMs };
   }
 
   const retryAfterMs = result.kind === 'response' ? result.retryAfterMs : null;
@@ -180,6 +215,8 @@ function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; 
       return { status: 'succeeded', statusReason: null, nextAttemptAt: null };
     case 'gone':
       return { status: 'failed', statusReason: 'endpoint responded 410 Gone; subscription disabled', nextAttemptAt: null };
+    case 'aborted':
+      return { status: 'aborted', statusReason: `endpoint responded HTTP ${outcome.statusCode} with webhook-delivery: abort`, nextAttemptAt: null };
     case 'skipped':
       return { status: 'cancelled', statusReason: outcome.reason, nextAttemptAt: null };
     case 'failed':
@@ -203,6 +240,9 @@ function logOutcome(outcome: AttemptOutcome, ids: Record<string, unknown>): void
     case 'failed':
       // Receivers being down is expected, so a failed attempt is info, not an error of ours.
       log.info('Webhook attempt failed', { ...ids, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs, plan: outcome.plan.kind });
+      return;
+    case 'aborted':
+      log.info('Webhook delivery aborted by the receiver', { ...ids, statusCode: outcome.statusCode, durationMs: outcome.durationMs });
       return;
     case 'gone':
     case 'skipped':

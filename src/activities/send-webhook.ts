@@ -17,7 +17,7 @@ export interface SignedRequest {
 }
 
 export type SendResult =
-  | { kind: 'response'; statusCode: number; retryAfterMs: number | null; body: string; durationMs: number }
+  | { kind: 'response'; statusCode: number; retryAfterMs: number | null; body: string; durationMs: number; abort: boolean }
   | { kind: 'network-error'; error: string; durationMs: number };
 
 /**
@@ -70,6 +70,7 @@ export class WebhookSender {
         kind: 'response',
         statusCode: response.statusCode,
         retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
+        abort: isAbortRequested(response.headers[ABORT_HEADER]),
         body: body.subarray(0, RESPONSE_BODY_KEPT_BYTES).toString('utf8'),
         durationMs: Math.round(performance.now() - startedAt),
       };
@@ -96,6 +97,15 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
     }
   }
   return Buffer.concat(chunks).subarray(0, maxBytes);
+}
+
+/** Response header by which a receiver stops the retries of one delivery: `webhook-delivery: abort`. */
+export const ABORT_HEADER = 'webhook-delivery';
+
+/** True when the header's value is `abort`, in any letter case. */
+export function isAbortRequested(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : [header];
+  return values.some((value) => value?.trim().toLowerCase() === 'abort');
 }
 
 /** IMF-fixdate, the HTTP date form senders must use (RFC 9110, section 5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */

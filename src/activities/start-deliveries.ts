@@ -1,5 +1,6 @@
 import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import { deliveryIdFor } from '../domain/ids.js';
+import { acceptsEventType } from '../domain/event-type-filter.js';
 import type { DeliveryDocument, SubscriptionDocument } from '../store/documents.js';
 import type { Store } from '../store/mongo.js';
 import { startDelivery, type TemporalTarget } from '../temporal/start-workflows.js';
@@ -27,10 +28,15 @@ export function createStartDeliveries(deps: { store: Store; temporal: TemporalTa
       status: 'active' as const,
       ...(input.afterSubscriptionId === null ? {} : { _id: { $gt: input.afterSubscriptionId } }),
     };
-    const subscriptions = await deps.store.subscriptions.find(filter).sort({ _id: 1 }).limit(deps.pageSize).toArray();
+    let subscriptions = await deps.store.subscriptions.find(filter).sort({ _id: 1 }).limit(deps.pageSize).toArray();
     if (subscriptions.length === 0) {
       return { started: 0, nextAfterSubscriptionId: null };
     }
+
+    const last = subscriptions[subscriptions.length - 1]!;
+    const nextAfterSubscriptionId = subscriptions.length < deps.pageSize ? null : last._id;
+    // Filtered here rather than in the query, so the page boundary stays the unfiltered one.
+    subscriptions = subscriptions.filter((subscription) => acceptsEventType(subscription, event.type));
 
     const now = new Date();
     const deliveries: DeliveryDocument[] = subscriptions.map((subscription) => ({
@@ -73,16 +79,12 @@ export function createStartDeliveries(deps: { store: Store; temporal: TemporalTa
       heartbeat();
     });
 
-    const last = subscriptions[subscriptions.length - 1]!;
     log.info('Deliveries started', { eventId: event._id, started, pageSize: subscriptions.length });
-    return {
-      started,
-      nextAfterSubscriptionId: subscriptions.length < deps.pageSize ? null : last._id,
-    };
+    return { started, nextAfterSubscriptionId };
   };
 }
 
-async function insertIgnoringDuplicates(store: Store, deliveries: DeliveryDocument[]): Promise<void> {
+export async function insertIgnoringDuplicates(store: Store, deliveries: DeliveryDocument[]): Promise<void> {
   try {
     await store.deliveries.insertMany(deliveries, { ordered: false });
   } catch (error) {

@@ -1,3 +1,4 @@
+import type { OperationalEventType } from '../store/documents.js';
 import type { RetryPlan, RetrySchedule } from '../workflows/retry-schedule.js';
 
 export interface AttemptDeliveryInput {
@@ -19,18 +20,12 @@ export interface AttemptDeliveryInput {
  * The result of one attempt, as recorded in the workflow history. It carries no secret and
  * no request body, only what a person debugging the receiver needs.
  */
-export type AttemptOutcome = AttemptResult & {
-  /**
-   * Set when the request went out but the delivery document could not be updated. The activity
-   * does not throw then, because a retry would send the webhook again.
-   */
-  unrecorded?: true;
-};
-
-type AttemptResult =
+export type AttemptOutcome = (
   | { kind: 'delivered'; statusCode: number; durationMs: number }
   /** 410 Gone: the receiver asked to stop, so the subscription is disabled. */
   | { kind: 'gone'; statusCode: 410; durationMs: number }
+  /** A failed response with the header `webhook-delivery: abort`: the receiver requested that this delivery is not retried. */
+  | { kind: 'aborted'; statusCode: number; durationMs: number }
   /** The subscription was paused, disabled or deleted before this attempt, so nothing was sent. */
   | { kind: 'skipped'; reason: string }
   | {
@@ -40,7 +35,47 @@ type AttemptResult =
       durationMs: number;
       retryAfterMs: number | null;
       plan: RetryPlan;
-    };
+    }
+) & {
+  /** Operational events the attempt caused, for the workflow to send; absent in histories from before they existed. */
+  operationalEvents?: OperationalEventRequest[];
+  /**
+   * Set when the request went out but the delivery document could not be updated. The activity
+   * does not throw then, because a retry would send the webhook again.
+   */
+  unrecorded?: true;
+};
+
+/** An operational event to send to the operational subscription of the delivery's subscription. */
+export interface OperationalEventRequest {
+  type: OperationalEventType;
+  /** Unique per event, so a repeated activity finds the event it created before. */
+  key: string;
+  /** The webhook's `data` object. Only ids, statuses and times: never a secret or a record body. */
+  data: Record<string, unknown>;
+}
+
+export interface EmitOperationalEventsInput {
+  /** The delivery whose attempt caused the events; its subscription names the receiving one. */
+  deliveryId: string;
+  events: OperationalEventRequest[];
+}
+
+export interface BulkOperationPageInput {
+  operationId: string;
+  /** The last item id handled by earlier pages, or null for the first page. */
+  afterId: string | null;
+  /** Counts of earlier pages, so each page stores running totals with `$max`. */
+  processedBefore: number;
+  startedBefore: number;
+}
+
+export interface BulkOperationPageResult {
+  processed: number;
+  started: number;
+  /** The last item id of this page, or null when there are no more pages. */
+  nextAfterId: string | null;
+}
 
 export interface StartDeliveriesInput {
   eventId: string;
@@ -55,6 +90,6 @@ export interface StartDeliveriesResult {
 
 export interface FinishDeliveryInput {
   deliveryId: string;
-  status: 'succeeded' | 'failed' | 'cancelled';
+  status: 'succeeded' | 'failed' | 'aborted' | 'cancelled';
   reason: string | null;
 }

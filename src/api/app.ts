@@ -7,6 +7,7 @@ import { ConnectionDrain } from './draining.js';
 import { loadShedding } from './load-shedding.js';
 import { ApiMetrics } from './metrics.js';
 import { notFoundHandler, problemHandler } from './problem.js';
+import { bulkOperationsRouter } from './routes/bulk-operations.js';
 import { deliveriesRouter } from './routes/deliveries.js';
 import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
@@ -43,6 +44,7 @@ export function createApp(ctx: ApiContext): Express {
   app.use(healthRouter(ctx));
   app.use(recordsRouter(ctx, metrics));
   app.use(subscriptionsRouter(ctx));
+  app.use(bulkOperationsRouter(ctx));
   app.use(deliveriesRouter(ctx));
   app.use(metricsRouter(metrics));
   app.use(docsRouter());

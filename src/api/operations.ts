@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiResponseObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import {
+  bulkOperationResponse,
   createdSubscriptionResponse,
   deliveryResponse,
   deliveryWithAttemptsResponse,
@@ -14,7 +15,7 @@ import {
   recordWrittenResponse,
   subscriptionResponse,
 } from './response-schemas.js';
-import { createSubscriptionBody, idParam, listDeliveriesQuery, listSubscriptionsQuery, lookupBody, recordBody, recordParams } from './schemas.js';
+import { createSubscriptionBody, idParam, listDeliveriesQuery, listSubscriptionsQuery, lookupBody, recordBody, recordParams, recoverBody, replayBody } from './schemas.js';
 
 /**
  * The route registry: every HTTP operation of the API, declared once. routes/*.ts mount each
@@ -94,7 +95,27 @@ export const operations = {
     responses: {
       200: json('The latest version of the record.', recordResponse),
       400: invalidPathOrQuery,
-      404: problem('The record does not exist.'),
+      404: problem('The record was never written.'),
+      410: problem('The record was deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  deleteRecord: {
+    idempotent: true,
+    method: 'delete',
+    path: '/v1/records/{kind}/{id}',
+    tags: ['Records'],
+    summary: 'Delete a record',
+    description:
+      'Writes a `record.deleted` event with the next version, sent to subscribers like any write. Afterwards a read returns 410 and a lookup leaves a callback; a later write creates the record again as `record.created`.',
+    request: { path: recordParams },
+    responses: {
+      200: json('The delete event was written.', recordWrittenResponse),
+      400: invalidPathOrQuery,
+      404: problem('The record was never written.'),
+      409: problem('Another writer took the next version several times in a row; send the request again.', retryAfterHeader(1)),
+      410: problem('The record is deleted already.'),
       ...storeErrors,
     },
   },
@@ -123,11 +144,13 @@ export const operations = {
     path: '/v1/subscriptions',
     tags: ['Subscriptions'],
     summary: 'Create a subscription',
-    description: 'Creates a subscription to one record (`kind/id`) or to every record of a kind (`kind/*`). Every call creates a new one.',
+    description:
+      'Creates a subscription to one record (`kind/id`), to every record of a kind (`kind/*`), or to the operational events of the subscriptions that name it (`operational`). Every call creates a new one.',
     request: { body: createSubscriptionBody },
     responses: {
       201: json('The subscription, with its signing secret.', createdSubscriptionResponse, locationHeader('/v1/subscriptions/sub_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
       ...bodyErrors,
+      422: problem('Valid JSON that breaks a field rule, or an `operationalSubscriptionId` that names no active subscription with target `operational`; `errors` names each field.'),
       ...storeErrors,
     },
   },
@@ -180,7 +203,7 @@ export const operations = {
     path: '/v1/subscriptions/{id}/resume',
     tags: ['Subscriptions'],
     summary: 'Resume a subscription',
-    description: 'Makes a paused subscription, or one that a 410 response disabled, active again.',
+    description: 'Makes a paused or disabled subscription active again, and starts its endpoint health afresh.',
     request: { path: idParam },
     responses: {
       200: json('The active subscription.', subscriptionResponse),
@@ -201,6 +224,56 @@ export const operations = {
       204: { description: 'The subscription was deleted.' },
       400: invalidPathOrQuery,
       404: problem('No subscription has this id, or it was already deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  recoverSubscription: {
+    idempotent: true,
+    method: 'post',
+    path: '/v1/subscriptions/{id}/recover',
+    tags: ['Subscriptions'],
+    summary: 'Redeliver every failed delivery since a time',
+    description:
+      'Starts an operation that redelivers every `failed` or `cancelled` delivery of the subscription created at or after `since`, at most 14 days ago, each with its own `webhook-id` as before. A delivery that another recover or a redelivery restarted first is skipped, so a repeated call starts nothing twice. Poll the operation for progress.',
+    request: { path: idParam, body: recoverBody },
+    responses: {
+      202: json('The operation started.', bulkOperationResponse, locationHeader('/v1/operations/op_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
+      ...bodyErrors,
+      404: problem('No subscription has this id, or it was deleted.'),
+      409: problem('The subscription is not active; resume it first.'),
+      ...storeErrors,
+    },
+  },
+
+  replaySubscription: {
+    idempotent: true,
+    method: 'post',
+    path: '/v1/subscriptions/{id}/replay',
+    tags: ['Subscriptions'],
+    summary: 'Send past events again to one subscription',
+    description:
+      'Starts an operation that sends every event of one record, or every event of a kind written since a time, to this subscription again, as new deliveries with new `webhook-id`s. The events must be ones the subscription\'s target and event types receive. Poll the operation for progress.',
+    request: { path: idParam, body: replayBody },
+    responses: {
+      202: json('The operation started.', bulkOperationResponse, locationHeader('/v1/operations/op_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
+      ...bodyErrors,
+      404: problem('No subscription has this id, or it was deleted.'),
+      409: problem('The subscription is not active; resume it first.'),
+      ...storeErrors,
+    },
+  },
+
+  getBulkOperation: {
+    method: 'get',
+    path: '/v1/operations/{id}',
+    tags: ['Subscriptions'],
+    summary: 'Read a recover or replay operation',
+    request: { path: idParam },
+    responses: {
+      200: json('The operation and its progress.', bulkOperationResponse),
+      400: invalidPathOrQuery,
+      404: problem('No operation has this id.'),
       ...storeErrors,
     },
   },

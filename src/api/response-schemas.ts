@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
-import { DELIVERY_STATUSES, HTTP_METHODS } from '../store/documents.js';
+import { DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS } from '../store/documents.js';
 import { recordKey, signingSecret, subscriptionTarget } from './schemas.js';
 
 /**
@@ -46,9 +46,12 @@ export const subscriptionResponse = z
     target: subscriptionTarget,
     url: z.string().meta({ description: 'Callback URL.', example: 'https://example.com/hooks/orders' }),
     method: z.enum(HTTP_METHODS),
-    status: z.enum(['active', 'paused', 'disabled']).meta({ description: '`disabled` after the receiver responded 410 Gone.' }),
+    status: z.enum(['active', 'paused', 'disabled']).meta({ description: '`disabled` after the receiver responded 410 Gone, or after every attempt failed for `ENDPOINT_DISABLE_AFTER`.' }),
     statusReason: z.string().nullable().meta({ description: 'Why the subscription was disabled, or null.' }),
     retryWindowDays: z.number().nullable().meta({ description: 'Days each delivery is retried, or null to retry without end.', example: 30 }),
+    eventTypes: z.array(z.enum(EVENT_TYPES)).nullable().meta({ description: 'The event types sent to it, or null for every type its target receives.' }),
+    operationalSubscriptionId: z.string().nullable().meta({ description: 'The subscription that receives its operational events, or null.' }),
+    failingSince: timestamp.nullable().meta({ description: 'Start of the first failed attempt since the last success while every attempt fails, or null while the endpoint is healthy.' }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -94,9 +97,10 @@ export const deliveryResponse = z
     id: z.string().meta({ description: 'Delivery id, also sent as the `webhook-id` header.', example: 'msg_01M91BG4ZF56KM0GBTRFWNMRQV_4H8Pa8seOy4l4zgY' }),
     webhookId: z.string().meta({ description: 'Same as `id`.' }),
     eventId,
-    eventType: z.enum(['record.created', 'record.updated']),
+    eventType: z.enum(EVENT_TYPES),
     subscriptionId,
-    record: z.strictObject({ kind, id: recordId, version }),
+    record: z.strictObject({ kind, id: recordId, version }).nullable().meta({ description: 'The record of a record event; null for an operational event.' }),
+    replayOperationId: z.string().nullable().meta({ description: 'The replay that created this delivery, or null for a delivery made when its event was written.' }),
     status: z.enum(DELIVERY_STATUSES as [string, ...string[]]),
     statusReason: z.string().nullable().meta({ example: 'endpoint responded HTTP 503' }),
     attemptCount: z.int().min(0),
@@ -111,6 +115,29 @@ export const deliveryResponse = z
 export const deliveryWithAttemptsResponse = deliveryResponse
   .extend({ attempts: z.array(attemptResponse).meta({ description: 'The latest 50 attempts, oldest first.' }) })
   .meta({ id: 'DeliveryWithAttempts', description: 'A delivery with its latest attempts.' });
+
+export const bulkOperationResponse = z
+  .strictObject({
+    id: z.string().meta({ description: 'Operation id.', example: 'op_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+    type: z.enum(['recover', 'replay']),
+    subscriptionId,
+    selection: z.strictObject({
+      since: timestamp.nullable(),
+      kind: kind.nullable(),
+      recordId: recordId.nullable(),
+    }),
+    status: z.enum(['running', 'completed', 'failed']),
+    statusReason: z.string().nullable().meta({ description: 'Why the operation failed, or null.' }),
+    total: z.int().min(0).meta({ description: 'Items that matched when the operation was created.' }),
+    processed: z.int().min(0).meta({ description: 'Items looked at so far.' }),
+    started: z.int().min(0).meta({ description: 'Deliveries started so far. A recover skips deliveries that another request restarted meanwhile.' }),
+    workflowId: z.string().meta({ example: 'operation:op_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+    workflowUrl: z.url().meta({ description: 'Temporal Web UI page of the operation workflow.' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    completedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'BulkOperation', description: 'A recover or replay of one subscription, run as a workflow. Poll it until `status` is not `running`.' });
 
 /** Builds the schema of one page of a list. Clients pass `nextCursor` as `cursor` to get the next page. */
 export function pageResponse<T extends z.ZodType>(item: T, id: string) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RECORD_KEY_PATTERN, RECORD_KEY_RULE } from '../domain/ids.js';
 import { describeInvalidSecret } from '../domain/secrets.js';
-import { DELIVERY_STATUSES, HTTP_METHODS } from '../store/documents.js';
+import { DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS, OPERATIONAL_EVENT_TYPES, OPERATIONAL_TARGET, RECORD_EVENT_TYPES, isOperationalEventType, type EventType } from '../store/documents.js';
 
 const MAX_URL_LENGTH = 2048;
 const MAX_RETRY_WINDOW_DAYS = 3650;
@@ -70,22 +70,33 @@ const retryWindowDays = z
 /** RECORD_KEY_PATTERN without its anchors, to build the documented pattern of a target from it. */
 const RECORD_KEY_BODY = RECORD_KEY_PATTERN.source.replace(/^\^/, '').replace(/\$$/, '');
 
-/** `kind/id` for one record or `kind/*` for every record of a kind. */
+/** `kind/id` for one record, `kind/*` for every record of a kind, or `operational` for operational events. */
 export const subscriptionTarget = z
   .string()
   .superRefine((value, ctx) => {
+    if (value === OPERATIONAL_TARGET) {
+      return;
+    }
     const [kind, id, ...rest] = value.split('/');
     const isValid = rest.length === 0 && kind !== undefined && id !== undefined && RECORD_KEY_PATTERN.test(kind) && (id === '*' || RECORD_KEY_PATTERN.test(id));
     if (!isValid) {
-      ctx.addIssue({ code: 'custom', message: `must be "kind/id" or "kind/*", where kind and id ${RECORD_KEY_RULE}; got ${JSON.stringify(value)}` });
+      ctx.addIssue({ code: 'custom', message: `must be "kind/id", "kind/*" or "${OPERATIONAL_TARGET}", where kind and id ${RECORD_KEY_RULE}; got ${JSON.stringify(value)}` });
     }
   })
   .meta({
-    description: '`kind/id` for one record or `kind/*` for every record of a kind.',
+    description: `\`kind/id\` for one record, \`kind/*\` for every record of a kind, or \`${OPERATIONAL_TARGET}\` for the operational events of the subscriptions that name this one.`,
     // This pattern only documents the rule for clients. The superRefine above validates it.
-    pattern: `^${RECORD_KEY_BODY}/(${RECORD_KEY_BODY}|\\*)$`,
+    pattern: `^(${RECORD_KEY_BODY}/(${RECORD_KEY_BODY}|\\*)|${OPERATIONAL_TARGET})$`,
     example: 'orders/*',
   });
+
+export const subscriptionId = z.string().regex(/^sub_[A-Za-z0-9]{1,40}$/, 'must be a subscription id such as sub_01J...');
+
+const eventTypes = z
+  .array(z.enum(EVENT_TYPES as [EventType, ...EventType[]], { message: `must be one of ${EVENT_TYPES.join(', ')}` }))
+  .min(1, 'must name at least one event type, or be omitted to receive every type')
+  .refine((types) => new Set(types).size === types.length, 'must not repeat an event type')
+  .meta({ description: 'Only these event types are sent to the subscription. Omitted: every type its target receives.', example: ['record.created', 'record.deleted'] });
 
 export const callbackBody = z
   .object({
@@ -98,7 +109,79 @@ export const callbackBody = z
 
 export const lookupBody = z.object({ callback: callbackBody }).strict();
 
-export const createSubscriptionBody = callbackBody.extend({ target: subscriptionTarget }).strict();
+export const createSubscriptionBody = callbackBody
+  .extend({
+    target: subscriptionTarget,
+    eventTypes: eventTypes.optional(),
+    operationalSubscriptionId: subscriptionId.optional().meta({
+      description: `Id of a subscription with target \`${OPERATIONAL_TARGET}\` that receives this subscription's operational events: ${OPERATIONAL_EVENT_TYPES.join(', ')}.`,
+    }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const isOperational = body.target === OPERATIONAL_TARGET;
+    const misfits = (body.eventTypes ?? []).filter((type) => isOperationalEventType(type) !== isOperational);
+    if (misfits.length > 0) {
+      const allowed = isOperational ? OPERATIONAL_EVENT_TYPES : RECORD_EVENT_TYPES;
+      ctx.addIssue({ code: 'custom', path: ['eventTypes'], message: `${misfits.join(', ')} never reach target ${JSON.stringify(body.target)}; use ${allowed.join(', ')}` });
+    }
+    if (isOperational && body.operationalSubscriptionId !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['operationalSubscriptionId'], message: 'an operational subscription has no operational events of its own; remove this field' });
+    }
+  });
+
+/** Oldest `since` a recover accepts: failed deliveries further back are left alone. */
+export const MAX_RECOVER_WINDOW_DAYS = 14;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const since = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-12-01T00:00:00Z' }).transform((text) => new Date(text));
+
+export const recoverBody = z
+  .object({
+    since: since.meta({ description: `Recover deliveries created at or after this time, at most ${MAX_RECOVER_WINDOW_DAYS} days ago.`, example: '2026-12-01T00:00:00Z' }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (!(body.since instanceof Date)) {
+      // Zod runs this refinement even when `since` itself failed, and that failure is reported already.
+      return;
+    }
+    const oldestMs = Date.now() - MAX_RECOVER_WINDOW_DAYS * DAY_MS;
+    if (body.since.getTime() < oldestMs) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: `must be at most ${MAX_RECOVER_WINDOW_DAYS} days ago (not before ${new Date(oldestMs).toISOString()}); recover older deliveries one by one with redeliver` });
+    }
+    if (body.since.getTime() > Date.now()) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'must not be in the future' });
+    }
+  });
+
+export const replayBody = z
+  .object({
+    record: z
+      .string()
+      .superRefine((value, ctx) => {
+        const [kind, id, ...rest] = value.split('/');
+        if (rest.length > 0 || kind === undefined || id === undefined || !RECORD_KEY_PATTERN.test(kind) || !RECORD_KEY_PATTERN.test(id)) {
+          ctx.addIssue({ code: 'custom', message: `must be "kind/id", where kind and id ${RECORD_KEY_RULE}; got ${JSON.stringify(value)}` });
+        }
+      })
+      .optional()
+      .meta({ description: 'Replay every event of this record (`kind/id`), oldest first.', example: 'products/p21' }),
+    kind: recordKey.optional().meta({ description: 'Replay the events of every record of this kind since `since`. Requires `since`.', example: 'products' }),
+    since: since.optional().meta({ description: 'With `kind`: replay events written at or after this time.', example: '2026-12-01T00:00:00Z' }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if ((body.record === undefined) === (body.kind === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['record'], message: 'give either record ("kind/id") or kind with since, not both and not neither' });
+    }
+    if (body.kind !== undefined && body.since === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'is required with kind: replay events written at or after this time' });
+    }
+    if (body.record !== undefined && body.since !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'applies only to kind; a record replay sends every event of the record' });
+    }
+  });
 
 const limit = z.coerce
   .number({ message: 'must be an integer from 1 to 100' })
@@ -124,7 +207,7 @@ export const listSubscriptionsQuery = z
 
 export const listDeliveriesQuery = z
   .object({
-    subscriptionId: z.string().regex(/^sub_[A-Za-z0-9]{1,40}$/, 'must be a subscription id such as sub_01J...').optional().meta({ description: 'Only deliveries to this subscription.' }),
+    subscriptionId: subscriptionId.optional().meta({ description: 'Only deliveries to this subscription.' }),
     eventId: z.string().regex(/^evt_[A-Za-z0-9]{1,40}$/, 'must be an event id such as evt_01J...').optional().meta({ description: 'Only deliveries of this event.' }),
     status: z
       .enum(DELIVERY_STATUSES as [string, ...string[]], { message: `must be one of ${DELIVERY_STATUSES.join(', ')}` })

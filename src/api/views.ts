@@ -1,4 +1,5 @@
-import type { DeliveryDocument, EventDocument, SubscriptionDocument } from '../store/documents.js';
+import { failingStreakStart } from '../domain/endpoint-health.js';
+import { OPERATIONAL_KIND, type BulkOperationDocument, type DeliveryDocument, type EventDocument, type SubscriptionDocument } from '../store/documents.js';
 
 /** How API responses show stored documents. Secrets and internal keys never appear here. */
 
@@ -24,6 +25,9 @@ export function subscriptionView(subscription: SubscriptionDocument) {
     status: subscription.status,
     statusReason: subscription.statusReason,
     retryWindowDays: subscription.retryWindowDays,
+    eventTypes: subscription.eventTypes ?? null,
+    operationalSubscriptionId: subscription.operationalSubscriptionId ?? null,
+    failingSince: failingStreakStart(subscription),
     createdAt: subscription.createdAt,
     updatedAt: subscription.updatedAt,
   };
@@ -36,7 +40,8 @@ export function deliveryView(delivery: DeliveryDocument, temporalUi: { uiUrl: st
     eventId: delivery.eventId,
     eventType: delivery.eventType,
     subscriptionId: delivery.subscriptionId,
-    record: { kind: delivery.kind, id: delivery.recordId, version: delivery.version },
+    record: delivery.kind === OPERATIONAL_KIND ? null : { kind: delivery.kind, id: delivery.recordId, version: delivery.version },
+    replayOperationId: delivery.replayOperationId ?? null,
     status: delivery.status,
     statusReason: delivery.statusReason,
     attemptCount: delivery.attemptCount,
@@ -46,6 +51,25 @@ export function deliveryView(delivery: DeliveryDocument, temporalUi: { uiUrl: st
     createdAt: delivery.createdAt,
     updatedAt: delivery.updatedAt,
     ...(options.withAttempts ? { attempts: delivery.attempts } : {}),
+  };
+}
+
+export function bulkOperationView(operation: BulkOperationDocument, temporalUi: { uiUrl: string; namespace: string }) {
+  return {
+    id: operation._id,
+    type: operation.type,
+    subscriptionId: operation.subscriptionId,
+    selection: operation.selection,
+    status: operation.status,
+    statusReason: operation.statusReason,
+    total: operation.total,
+    processed: operation.processed,
+    started: operation.started,
+    workflowId: operation.workflowId,
+    workflowUrl: workflowUrl(temporalUi, operation.workflowId),
+    createdAt: operation.createdAt,
+    updatedAt: operation.updatedAt,
+    completedAt: operation.completedAt,
   };
 }
 

@@ -45,7 +45,9 @@ export interface Delivery {
   eventId: string;
   eventType: string;
   subscriptionId: string;
-  record: { kind: string; id: string; version: number };
+  /** Null for an operational event. */
+  record: { kind: string; id: string; version: number } | null;
+  replayOperationId: string | null;
   status: string;
   statusReason: string | null;
   attemptCount: number;
@@ -54,4 +56,22 @@ export interface Delivery {
   workflowUrl: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A recover or replay of one subscription, as `GET /v1/operations/{id}` returns it. */
+export interface BulkOperation {
+  id: string;
+  type: 'recover' | 'replay';
+  subscriptionId: string;
+  selection: { since: string | null; kind: string | null; recordId: string | null };
+  status: 'running' | 'completed' | 'failed';
+  statusReason: string | null;
+  total: number;
+  processed: number;
+  started: number;
+  workflowId: string;
+  workflowUrl: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
 }

@@ -90,3 +90,26 @@ export function parseBodySource(value: string): BodySource {
   }
   return { from: 'argument', text: value };
 }
+
+const SINCE_DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
+const SINCE_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Returns a parser of a point in the past: a duration before `now()`, such as `2d`, `12h`, `30m`
+ * or `90s`, or an ISO 8601 date-time with a time zone. The result is an ISO 8601 string in UTC.
+ */
+export function sinceParser(now: () => number = Date.now): (value: string) => string {
+  return (value) => {
+    const trimmed = value.trim();
+    const duration = SINCE_DURATION.exec(trimmed);
+    if (duration !== null) {
+      return new Date(now() - Number(duration[1]) * SINCE_UNIT_MS[duration[2]!]!).toISOString();
+    }
+    const hasZone = /(Z|[+-]\d{2}:\d{2})$/i.test(trimmed);
+    const time = Date.parse(trimmed);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(trimmed) || !hasZone || Number.isNaN(time)) {
+      throw new InvalidArgumentError(`expected a duration ago such as 2d, 12h or 30m, or a date-time such as 2026-12-01T00:00:00Z, got ${JSON.stringify(value)}.`);
+    }
+    return new Date(time).toISOString();
+  };
+}

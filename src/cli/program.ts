@@ -6,6 +6,7 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerListenCommand } from './commands/listen.js';
 import { registerRecordCommands } from './commands/records.js';
+import { registerRecoveryCommands } from './commands/recovery.js';
 import { registerSubscriptionsCommand } from './commands/subscriptions.js';
 import { DEFAULT_API_URL } from './settings.js';
 
@@ -16,7 +17,8 @@ DOORBELL_API_KEY, when set, is sent as "Authorization: Bearer <key>".
 
 Exit codes:
   0  success
-  1  the API rejected the request (its problem detail goes to stderr), or the input is invalid
+  1  the API rejected the request (its problem detail goes to stderr), the input is invalid,
+     or a recover or replay failed
   2  usage error: unknown command or option, missing or malformed argument, invalid configuration
   3  the API is unreachable: connection failed or no response within --timeout`;
 
@@ -43,6 +45,7 @@ export function buildProgram(): Command {
   registerRecordCommands(program);
   registerSubscriptionsCommand(program);
   registerDeliveryCommands(program);
+  registerRecoveryCommands(program);
   registerConfigCommand(program);
   return program;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EventDocument } from '../store/documents.js';
+import type { EventDocument, RecordEventType } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import { startDispatch, type TemporalTarget } from '../temporal/start-workflows.js';
 import { maybeCrashAfterEventInsert } from './fault-points.js';
@@ -19,8 +19,20 @@ export class VersionContentionError extends Error {
 export interface WrittenRecord {
   eventId: string;
   version: number;
-  created: boolean;
+  type: RecordEventType;
   dispatched: boolean;
+}
+
+/** Error raised when a delete names a record that was never written, or whose latest event is already a delete. */
+export class RecordAbsentError extends Error {
+  constructor(
+    readonly path: string,
+    /** The delete event, when the record existed and was deleted; null when it was never written. */
+    readonly deletedBy: EventDocument | null,
+  ) {
+    super(deletedBy === null ? `record ${path} not found` : `record ${path} was deleted at ${deletedBy.createdAt.toISOString()}`);
+    this.name = 'RecordAbsentError';
+  }
 }
 
 /**
@@ -33,31 +45,57 @@ export async function writeRecord(
   deps: { store: Store; temporal: TemporalTarget; logger: Logger },
   write: { kind: string; recordId: string; dataJson: string },
 ): Promise<WrittenRecord> {
-  const event = await insertNextEvent(deps.store, write);
+  const event = await insertNextEvent(deps.store, write, (latest) => (latest === null || latest.type === 'record.deleted' ? 'record.created' : 'record.updated'));
   maybeCrashAfterEventInsert();
   const dispatched = await dispatchEvent(deps, event);
-  return { eventId: event._id, version: event.version, created: event.version === 1, dispatched };
+  return { eventId: event._id, version: event.version, type: event.type as RecordEventType, dispatched };
 }
 
-/** Returns the current state of a record: its event with the highest version, or null. */
+/**
+ * Deletes a record by writing a `record.deleted` event, a tombstone with the next version and no
+ * data, which is dispatched like any write. Reads then find the record absent. A later write
+ * creates it again with the version after the tombstone's, so versions never repeat.
+ *
+ * @throws RecordAbsentError when the record was never written or is deleted already.
+ */
+export async function deleteRecord(deps: { store: Store; temporal: TemporalTarget; logger: Logger }, record: { kind: string; recordId: string }): Promise<WrittenRecord> {
+  const event = await insertNextEvent(deps.store, { ...record, dataJson: 'null' }, (latest) => {
+    if (latest === null || latest.type === 'record.deleted') {
+      throw new RecordAbsentError(recordPath(record.kind, record.recordId), latest);
+    }
+    return 'record.deleted';
+  });
+  const dispatched = await dispatchEvent(deps, event);
+  return { eventId: event._id, version: event.version, type: 'record.deleted', dispatched };
+}
+
+/** Returns the current state of a record: its event with the highest version, or null. A `record.deleted` event means the record is deleted. */
 export function findLatestEvent(store: Store, kind: string, recordId: string): Promise<EventDocument | null> {
   return store.events.find({ kind, recordId }).sort({ version: -1 }).limit(1).next();
 }
 
-async function insertNextEvent(store: Store, write: { kind: string; recordId: string; dataJson: string }): Promise<EventDocument> {
+/**
+ * Inserts the record's next event. `typeAfter` picks the event type from the latest event, read
+ * again on every claim, and may throw to reject the write.
+ */
+async function insertNextEvent(
+  store: Store,
+  write: { kind: string; recordId: string; dataJson: string },
+  typeAfter: (latest: EventDocument | null) => RecordEventType,
+): Promise<EventDocument> {
   for (let claim = 0; claim < MAX_VERSION_CLAIMS; claim++) {
     const latest = await findLatestEvent(store, write.kind, write.recordId);
     const now = new Date();
-    const version = (latest?.version ?? 0) + 1;
+    const type = typeAfter(latest);
     const event: EventDocument = {
       _id: newEventId(),
-      type: version === 1 ? 'record.created' : 'record.updated',
+      type,
       kind: write.kind,
       recordId: write.recordId,
-      version,
+      version: (latest?.version ?? 0) + 1,
       dataJson: write.dataJson,
       createdAt: now,
-      recordCreatedAt: latest?.recordCreatedAt ?? now,
+      recordCreatedAt: type === 'record.created' || latest === null ? now : latest.recordCreatedAt,
       dispatchedAt: null,
     };
 

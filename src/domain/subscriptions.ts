@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
+import type { EventType, HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import { newSubscriptionId } from './ids.js';
@@ -15,6 +15,10 @@ export interface SubscriptionRequest {
   method: HttpMethod;
   secret: string | undefined;
   retryWindowDays: number | null;
+  /** Absent sends every event type the target receives. */
+  eventTypes?: EventType[];
+  /** An existing subscription with target `operational`; the caller checks it. */
+  operationalSubscriptionId?: string;
 }
 
 export interface CreatedSubscription {
@@ -90,6 +94,8 @@ async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: 
     statusReason: null,
     retryWindowDays: request.retryWindowDays,
     dedupeKey,
+    ...(request.eventTypes === undefined ? {} : { eventTypes: request.eventTypes }),
+    ...(request.operationalSubscriptionId === undefined ? {} : { operationalSubscriptionId: request.operationalSubscriptionId }),
     createdAt: now,
     updatedAt: now,
   };
@@ -120,7 +126,8 @@ export async function setSubscriptionStatus(
 
   const updated = await deps.store.subscriptions.findOneAndUpdate(
     { _id: subscriptionId, status: { $ne: 'deleted' } },
-    { $set: set },
+    // Resuming starts the endpoint's health afresh, so the old failing streak cannot disable it again at once.
+    status === 'active' ? { $set: set, $unset: { failingSince: '' } } : { $set: set },
     { returnDocument: 'after' },
   );
   if (updated === null) {

@@ -6,8 +6,9 @@
 import express, { type RequestHandler } from 'express';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 
+/** A record event. `record` is null in a `record.deleted` event. Operational events carry other `data`. */
 export interface WebhookEvent<TRecord = unknown> {
-  type: 'record.created' | 'record.updated';
+  type: 'record.created' | 'record.updated' | 'record.deleted';
   timestamp: string;
   data: { kind: string; id: string; version: number; eventId: string; record: TRecord };
 }

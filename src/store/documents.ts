@@ -1,12 +1,36 @@
 /** The shapes of Doorbell's MongoDB documents. Ids are strings so they read the same in logs, URLs and Temporal. */
 
-export type EventType = 'record.created' | 'record.updated';
+export const RECORD_EVENT_TYPES = ['record.created', 'record.updated', 'record.deleted'] as const;
+export type RecordEventType = (typeof RECORD_EVENT_TYPES)[number];
+
+/** Events about deliveries and subscriptions themselves, sent to a subscription's operational subscription. */
+export const OPERATIONAL_EVENT_TYPES = ['delivery.failing', 'delivery.exhausted', 'subscription.disabled'] as const;
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
+
+export type EventType = RecordEventType | OperationalEventType;
+export const EVENT_TYPES: readonly EventType[] = [...RECORD_EVENT_TYPES, ...OPERATIONAL_EVENT_TYPES];
+
+export function isOperationalEventType(type: EventType): type is OperationalEventType {
+  return (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+/**
+ * The target of a subscription that receives operational events instead of record events. It has
+ * no slash, so it never equals a record target, and dispatch never selects it.
+ */
+export const OPERATIONAL_TARGET = 'operational';
+
+/**
+ * The `kind` stored on operational events and subscriptions. It starts with `_`, which no record
+ * kind may, so record reads, replays and dispatch never meet it.
+ */
+export const OPERATIONAL_KIND = '_operational';
 
 export const HTTP_METHODS = ['POST', 'PUT', 'PATCH'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /**
- * One create or update of a record. The events collection is both the record's history and the
+ * One create, update or delete of a record, or one operational event. The events collection is both the record's history and the
  * outbox that dispatch reads from: a record is its event with the highest version. Nothing is
  * projected into a second collection, because FerretDB runs an update as a read and a write, so
  * a conditional update is not atomic there; only the unique version index is.
@@ -17,10 +41,13 @@ export interface EventDocument {
   kind: string;
   recordId: string;
   version: number;
-  /** The record body as received, kept as JSON text so it is delivered byte for byte and never read as a query. */
+  /**
+   * The record body as received, kept as JSON text so it is delivered byte for byte and never read
+   * as a query. `null` for a delete, and the event's `data` object for an operational event.
+   */
   dataJson: string;
   createdAt: Date;
-  /** When version 1 of the record was written, carried forward so a read needs one document. */
+  /** When the record was created (version 1, or the first write after a delete), carried forward so a read needs one document. */
   recordCreatedAt: Date;
   /** When a dispatch workflow was started for this event; null until then, which the reconciler looks for. */
   dispatchedAt: Date | null;
@@ -45,13 +72,24 @@ export interface SubscriptionDocument {
   retryWindowDays: number | null;
   /** Unique key that makes lookup-or-subscribe idempotent: one subscription per target, method and URL. */
   dedupeKey: string;
+  /** The event types sent to this subscription; absent or null sends every type its target receives. */
+  eventTypes?: EventType[] | null;
+  /** The subscription (target `operational`) that receives this one's operational events; absent or null sends none. */
+  operationalSubscriptionId?: string | null;
+  /**
+   * Start time of the first failed attempt after the last success. Only failures move it, with
+   * `$min`, so it is stale, and the endpoint healthy, whenever it is not after `lastSuccessAt`.
+   */
+  failingSince?: Date;
+  /** Start time of the latest successful attempt, moved forward only, with `$max`. */
+  lastSuccessAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'];
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled', 'aborted'];
 
 export interface AttemptDocument {
   attempt: number;
@@ -81,8 +119,36 @@ export interface DeliveryDocument {
   attempts: AttemptDocument[];
   nextAttemptAt: Date | null;
   workflowId: string;
+  /** The replay operation that created this delivery; absent for deliveries made by dispatch. */
+  replayOperationId?: string;
+  /** The recover operation that last restarted this delivery; lets a retried page finish its starts. */
+  recoverOperationId?: string;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export type BulkOperationType = 'recover' | 'replay';
+export type BulkOperationStatus = 'running' | 'completed' | 'failed';
+
+/** A recover or replay of one subscription, run by a workflow that reports its progress here. */
+export interface BulkOperationDocument {
+  _id: string;
+  type: BulkOperationType;
+  subscriptionId: string;
+  /** What the request selected: a time for recover, a record or a kind and a time for replay. */
+  selection: { since: Date | null; kind: string | null; recordId: string | null };
+  status: BulkOperationStatus;
+  statusReason: string | null;
+  /** Items that matched when the operation was created; the progress bar's end. */
+  total: number;
+  /** Items looked at so far. Moved with `$max`, so a retried page never counts twice. */
+  processed: number;
+  /** Deliveries started. Also moved with `$max`. */
+  started: number;
+  workflowId: string;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
 }
 
 /** The first response to a request with an Idempotency-Key, replayed to repeats for 24 hours. */

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import type { DeliveryDocument, EventDocument, IdempotencyDocument, SubscriptionDocument } from './documents.js';
+import type { BulkOperationDocument, DeliveryDocument, EventDocument, IdempotencyDocument, SubscriptionDocument } from './documents.js';
 
 export interface Store {
   client: MongoClient;
@@ -8,6 +8,7 @@ export interface Store {
   subscriptions: Collection<SubscriptionDocument>;
   deliveries: Collection<DeliveryDocument>;
   idempotencyKeys: Collection<IdempotencyDocument>;
+  bulkOperations: Collection<BulkOperationDocument>;
 }
 
 /** Connects to MongoDB (or a compatible server) and creates the indexes Doorbell relies on. */
@@ -28,6 +29,7 @@ export async function openStore(options: { uri: string; database: string; appNam
     subscriptions: db.collection('subscriptions'),
     deliveries: db.collection('deliveries'),
     idempotencyKeys: db.collection('idempotency_keys'),
+    bulkOperations: db.collection('bulk_operations'),
   };
   await ensureIndexes(store);
   return store;
@@ -46,6 +48,8 @@ async function ensureIndexes(store: Store): Promise<void> {
   await store.deliveries.createIndex({ subscriptionId: 1, status: 1, _id: 1 }, { name: 'subscription_status' });
   await store.deliveries.createIndex({ eventId: 1 }, { name: 'event' });
   await store.deliveries.createIndex({ status: 1 }, { name: 'status' });
+  // Replays page through the events of a kind in id order.
+  await store.events.createIndex({ kind: 1, createdAt: 1 }, { name: 'kind_created' });
 
   // MongoDB removes expired keys by this TTL index. FerretDB v1 has no TTL indexes, so there the
   // index is a plain one and the worker's reconciler deletes expired keys on each pass.

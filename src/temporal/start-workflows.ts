@@ -1,10 +1,12 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import {
+  BULK_OPERATION_WORKFLOW,
   DELIVERY_WORKFLOW,
   DISPATCH_WORKFLOW,
   SEARCH_ATTRIBUTES,
   deliveryWorkflowId,
   dispatchWorkflowId,
+  type BulkOperationWorkflowInput,
   type DeliveryWorkflowInput,
   type DispatchWorkflowInput,
 } from '../workflows/definitions.js';
@@ -42,6 +44,29 @@ export async function startDispatch(temporal: TemporalTarget, event: { eventId: 
   }
 }
 
+/**
+ * Starts the workflow of a recover or replay operation. Its id is the operation's, so a repeated
+ * start finds the running one.
+ */
+export async function startBulkOperation(temporal: TemporalTarget, operation: { operationId: string; subscriptionId: string; workflowId: string }): Promise<boolean> {
+  const input: BulkOperationWorkflowInput = { operationId: operation.operationId };
+  try {
+    await temporal.client.workflow.start(BULK_OPERATION_WORKFLOW, {
+      taskQueue: temporal.taskQueue,
+      workflowId: operation.workflowId,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [input],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.subscriptionId, value: operation.subscriptionId }],
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      return false;
+    }
+    throw error;
+  }
+}
+
 export interface DeliveryStart {
   deliveryId: string;
   eventId: string;
@@ -52,6 +77,8 @@ export interface DeliveryStart {
   /** Attempts made before this run, when redelivering. */
   previousAttempts?: number;
   retrySchedule: RetrySchedule;
+  /** The workflow id, when it is not derived from the event and subscription alone (a replay). */
+  workflowId?: string;
 }
 
 /**
@@ -72,7 +99,7 @@ export async function startDelivery(temporal: TemporalTarget, delivery: Delivery
   try {
     await temporal.client.workflow.start(DELIVERY_WORKFLOW, {
       taskQueue: temporal.taskQueue,
-      workflowId: deliveryWorkflowId(delivery.eventId, delivery.subscriptionId),
+      workflowId: delivery.workflowId ?? deliveryWorkflowId(delivery.eventId, delivery.subscriptionId),
       workflowIdReusePolicy: options.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
       args: [input],
       typedSearchAttributes: [

@@ -7,6 +7,7 @@ import type { RetrySchedule } from './retry-schedule.js';
 
 export const DISPATCH_WORKFLOW = 'dispatchWorkflow';
 export const DELIVERY_WORKFLOW = 'deliveryWorkflow';
+export const BULK_OPERATION_WORKFLOW = 'bulkOperationWorkflow';
 
 /** Custom search attributes, registered with the Temporal server by the worker at start-up. */
 export const SEARCH_ATTRIBUTES = {
@@ -51,8 +52,26 @@ export interface DeliveryWorkflowInput {
   attemptsMade?: number;
 }
 
+/** Returns the workflow id of a recover or replay operation. */
+export function bulkOperationWorkflowId(operationId: string): string {
+  return `operation:${operationId}`;
+}
+
+export interface BulkOperationWorkflowInput {
+  operationId: string;
+  /** Carried across continue-as-new: the last item handled and the counts so far. */
+  afterId?: string | null;
+  processed?: number;
+  started?: number;
+}
+
+export interface BulkOperationWorkflowResult {
+  processed: number;
+  started: number;
+}
+
 export type DeliveryWorkflowResult = {
-  status: 'succeeded' | 'failed' | 'cancelled';
+  status: 'succeeded' | 'failed' | 'cancelled' | 'aborted';
   attempts: number;
   reason: string | null;
 };

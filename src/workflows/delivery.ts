@@ -36,12 +36,13 @@ const BOOKKEEPING_OPTIONS = {
 const ATTEMPTS_PER_RUN = 100;
 
 const { attemptDelivery } = proxyActivities<Activities>(ATTEMPT_OPTIONS);
-const { finishDelivery } = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
+const { finishDelivery, emitOperationalEvents } = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
 
 /**
  * Delivers one event to one subscription: attempts, then waits on a durable timer by the retry
- * schedule, until the receiver responds 2xx or 410 Gone, the subscription stops, or the
- * retry window ends. Cancelling the workflow (pausing or deleting the subscription) ends it.
+ * schedule, until the receiver responds 2xx or 410 Gone, aborts the delivery with the header
+ * `webhook-delivery: abort`, the subscription stops, or the retry window ends. Cancelling the
+ * workflow (pausing or deleting the subscription) ends it.
  */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryWorkflowResult> {
   const retryDeadlineMs =
@@ -70,12 +71,17 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         retryDeadlineMs,
         retrySchedule: input.retrySchedule,
       });
+      if (outcome.operationalEvents !== undefined && outcome.operationalEvents.length > 0) {
+        await emitOperationalEvents({ deliveryId: input.deliveryId, events: outcome.operationalEvents });
+      }
 
       switch (outcome.kind) {
         case 'delivered':
           return await settle(input.deliveryId, outcome, 'succeeded', attempt, null);
         case 'gone':
           return await settle(input.deliveryId, outcome, 'failed', attempt, 'receiver responded 410 Gone; subscription disabled');
+        case 'aborted':
+          return await settle(input.deliveryId, outcome, 'aborted', attempt, `receiver responded HTTP ${outcome.statusCode} with webhook-delivery: abort`);
         case 'skipped':
           return finish('cancelled', attempt - 1, outcome.reason);
         case 'failed':
@@ -112,7 +118,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
 async function settle(
   deliveryId: string,
   outcome: AttemptOutcome,
-  status: 'succeeded' | 'failed',
+  status: 'succeeded' | 'failed' | 'aborted',
   attempts: number,
   reason: string | null,
 ): Promise<DeliveryWorkflowResult> {

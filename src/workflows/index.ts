@@ -1,3 +1,4 @@
 // The worker bundles this file into the workflow sandbox: export workflows only.
 export { dispatchWorkflow } from './dispatch.js';
 export { deliveryWorkflow } from './delivery.js';
+export { bulkOperationWorkflow } from './bulk-operation.js';

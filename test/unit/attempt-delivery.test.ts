@@ -42,6 +42,10 @@ function storeFailingUpdates(failures: number): { store: Store; updates: () => n
       }),
     },
     subscriptions: {
+      updateOne: async () => {
+        updates++;
+        throw new Error('SQLITE_BUSY: database is locked');
+      },
       findOne: async () => ({
         _id: subscriptionId,
         status: 'active',
@@ -56,22 +60,24 @@ function storeFailingUpdates(failures: number): { store: Store; updates: () => n
 
 class CountingSender {
   readonly sent: SignedRequest[] = [];
+  constructor(private readonly statusCode: number) {}
   async send(request: SignedRequest): Promise<SendResult> {
     this.sent.push(request);
-    return { kind: 'response', statusCode: 204, durationMs: 3, retryAfterMs: null, body: '' };
+    return { kind: 'response', statusCode: this.statusCode, durationMs: 3, retryAfterMs: null, body: '', abort: false };
   }
 }
 
 const input: AttemptDeliveryInput = { deliveryId: 'msg_1', attempt: 1, retryStep: 1, scheduledAtMs: 0, retryDeadlineMs: null };
 
-async function attemptWith(failures: number): Promise<{ outcome: AttemptOutcome; sender: CountingSender; updates: number }> {
+async function attemptWith(failures: number, statusCode = 204): Promise<{ outcome: AttemptOutcome; sender: CountingSender; updates: number }> {
   const { store, updates } = storeFailingUpdates(failures);
-  const sender = new CountingSender();
+  const sender = new CountingSender(statusCode);
   const attemptDelivery = createAttemptDelivery({
     store,
     secretBox,
     sender: sender as unknown as WebhookSender,
     metrics: { recordAttempt() {} },
+    endpointDisableAfterMs: 86_400_000,
   });
   const outcome: AttemptOutcome = await new MockActivityEnvironment().run(attemptDelivery, input);
   return { outcome, sender, updates: updates() };
@@ -94,5 +100,13 @@ describe('attemptDelivery when MongoDB refuses the record write', () => {
     assert.equal(outcome.unrecorded, true);
     assert.equal(sender.sent.length, 1);
     assert.ok(updates > 1, 'the write is tried more than once');
+  });
+
+  test('reports a failed attempt whose endpoint health cannot be written, instead of throwing', async () => {
+    const { outcome, sender } = await attemptWith(0, 500);
+
+    assert.equal(outcome.kind, 'failed');
+    assert.equal(outcome.unrecorded, undefined);
+    assert.equal(sender.sent.length, 1);
   });
 });

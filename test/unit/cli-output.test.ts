@@ -15,6 +15,7 @@ function delivery(id: string, status: string, attemptCount: number, updatedAt = 
     eventType: 'record.created',
     subscriptionId: 'sub_1',
     record: { kind: 'products', id: 'p1', version: 1 },
+    replayOperationId: null,
     status,
     statusReason: null,
     attemptCount,

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config.delivery, {
       attemptTimeoutMs: 15_000,
       defaultRetryWindowDays: 30,
+      endpointDisableAfterMs: 5 * 24 * 60 * 60 * 1000,
       dispatchPageSize: 200,
       retrySchedule: DEFAULT_RETRY_SCHEDULE,
       allowedCidrs: ['127.0.0.0/8', '::1/128'],
@@ -132,6 +133,20 @@ describe('loadConfig', () => {
     const error = configError({ ...MINIMAL_ENV, DELIVERY_RETRY_SCHEDULE: '5 minutes' });
 
     assert.match(error.message, /DELIVERY_RETRY_SCHEDULE/);
+  });
+
+  test('endpoint disable time is read as a duration', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, ENDPOINT_DISABLE_AFTER: '12h' });
+
+    assert.equal(config.delivery.endpointDisableAfterMs, 12 * 60 * 60 * 1000);
+  });
+
+  test('invalid endpoint disable time is named', () => {
+    for (const value of ['5 days', '0s', '1s,2s']) {
+      const error = configError({ ...MINIMAL_ENV, ENDPOINT_DISABLE_AFTER: value });
+
+      assert.match(error.message, /ENDPOINT_DISABLE_AFTER/, value);
+    }
   });
 
   test('production allows no private range by default', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { z } from 'zod';
-import { callbackBody, endpointUrl, listDeliveriesQuery, subscriptionTarget } from '../../src/api/schemas.js';
+import { callbackBody, createSubscriptionBody, endpointUrl, listDeliveriesQuery, recoverBody, replayBody, subscriptionTarget } from '../../src/api/schemas.js';
 import { generateSigningSecret } from '../../src/domain/secrets.js';
 
 /** Returns the issue messages of a failed parse, one per line. Fails the test when the parse succeeded. */
@@ -86,7 +86,11 @@ describe('subscriptionTarget', () => {
   });
 
   test('message explains the form', () => {
-    assert.match(rejection(subscriptionTarget.safeParse('products')), /must be "kind\/id" or "kind\/\*"/);
+    assert.match(rejection(subscriptionTarget.safeParse('products')), /must be "kind\/id", "kind\/\*" or "operational"/);
+  });
+
+  test('accepts the operational target', () => {
+    assert.equal(subscriptionTarget.safeParse('operational').success, true);
   });
 });
 
@@ -187,5 +191,77 @@ describe('listDeliveriesQuery', () => {
 
   test('rejects an unknown parameter', () => {
     assert.equal(listDeliveriesQuery.safeParse({ sort: 'desc' }).success, false);
+  });
+});
+
+function fieldsOf(result: z.ZodSafeParseResult<unknown>): string[] {
+  return result.success ? [] : result.error.issues.map((issue) => issue.path.join('.'));
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+describe('recoverBody', () => {
+  test('accepts a time within 14 days', () => {
+    assert.equal(recoverBody.safeParse({ since: new Date(Date.now() - 13 * DAY_MS).toISOString() }).success, true);
+  });
+
+  test('rejects a time beyond 14 days', () => {
+    const result = recoverBody.safeParse({ since: new Date(Date.now() - 15 * DAY_MS).toISOString() });
+    assert.deepEqual(fieldsOf(result), ['since']);
+    assert.match(rejection(result), /at most 14 days ago/);
+  });
+
+  test('rejects a future time', () => {
+    assert.deepEqual(fieldsOf(recoverBody.safeParse({ since: new Date(Date.now() + DAY_MS).toISOString() })), ['since']);
+  });
+
+  test('rejects a date without a time', () => {
+    assert.deepEqual(fieldsOf(recoverBody.safeParse({ since: '2026-12-01' })), ['since']);
+  });
+});
+
+describe('replayBody', () => {
+  const since = '2026-12-01T00:00:00Z';
+
+  test('accepts a record or a kind with since', () => {
+    assert.equal(replayBody.safeParse({ record: 'products/p21' }).success, true);
+    assert.equal(replayBody.safeParse({ kind: 'products', since }).success, true);
+  });
+
+  test('rejects both or neither', () => {
+    assert.deepEqual(fieldsOf(replayBody.safeParse({ record: 'products/p21', kind: 'products', since })), ['record', 'since']);
+    assert.deepEqual(fieldsOf(replayBody.safeParse({})), ['record']);
+  });
+
+  test('kind needs since', () => {
+    assert.deepEqual(fieldsOf(replayBody.safeParse({ kind: 'products' })), ['since']);
+  });
+
+  test('record must be kind/id', () => {
+    assert.deepEqual(fieldsOf(replayBody.safeParse({ record: 'products/*' })), ['record']);
+  });
+});
+
+describe('createSubscriptionBody event types', () => {
+  const base = { url: 'https://example.com/hooks' };
+
+  test('record target takes record event types', () => {
+    assert.equal(createSubscriptionBody.safeParse({ ...base, target: 'products/*', eventTypes: ['record.deleted'] }).success, true);
+    assert.deepEqual(fieldsOf(createSubscriptionBody.safeParse({ ...base, target: 'products/*', eventTypes: ['delivery.failing'] })), ['eventTypes']);
+  });
+
+  test('operational target takes operational event types', () => {
+    assert.equal(createSubscriptionBody.safeParse({ ...base, target: 'operational', eventTypes: ['subscription.disabled'] }).success, true);
+    assert.deepEqual(fieldsOf(createSubscriptionBody.safeParse({ ...base, target: 'operational', eventTypes: ['record.created'] })), ['eventTypes']);
+  });
+
+  test('rejects repeated and unknown types', () => {
+    assert.deepEqual(fieldsOf(createSubscriptionBody.safeParse({ ...base, target: 'products/*', eventTypes: ['record.created', 'record.created'] })), ['eventTypes']);
+    assert.deepEqual(fieldsOf(createSubscriptionBody.safeParse({ ...base, target: 'products/*', eventTypes: ['record.moved'] })), ['eventTypes.0']);
+    assert.deepEqual(fieldsOf(createSubscriptionBody.safeParse({ ...base, target: 'products/*', eventTypes: [] })), ['eventTypes']);
+  });
+
+  test('operational subscription names no other', () => {
+    assert.deepEqual(fieldsOf(createSubscriptionBody.safeParse({ ...base, target: 'operational', operationalSubscriptionId: 'sub_01ABC' })), ['operationalSubscriptionId']);
   });
 });

@@ -73,6 +73,7 @@ export function deliveriesRouter(ctx: ApiContext): Router {
         retryWindowDays: subscription.retryWindowDays,
         previousAttempts: delivery.attemptCount,
         retrySchedule: ctx.config.delivery.retrySchedule,
+        workflowId: delivery.workflowId,
       },
       { rerun: true },
     );

@@ -1,6 +1,7 @@
 import { Router, json, type Request } from 'express';
 import { recordPath } from '../../domain/ids.js';
-import { VersionContentionError, findLatestEvent, writeRecord } from '../../domain/record-writes.js';
+import { RecordAbsentError, VersionContentionError, deleteRecord, findLatestEvent, writeRecord } from '../../domain/record-writes.js';
+import type { EventDocument } from '../../store/documents.js';
 import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
 import type { ApiContext } from '../context.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -40,11 +41,11 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
       }
       throw error;
     }
-    metrics.eventsWritten.inc({ type: written.created ? 'record.created' : 'record.updated' });
+    metrics.eventsWritten.inc({ type: written.type });
 
-    ctx.logger.info({ eventId: written.eventId, record: recordPath(kind, id), version: written.version, dispatched: written.dispatched }, 'Record written');
+    ctx.logger.info({ eventId: written.eventId, record: recordPath(kind, id), version: written.version, type: written.type, dispatched: written.dispatched }, 'Record written');
     res
-      .status(written.created ? 201 : 200)
+      .status(written.type === 'record.created' ? 201 : 200)
       .location(`/v1/records/${kind}/${id}`)
       .json({ kind, id, version: written.version, eventId: written.eventId });
   });
@@ -55,7 +56,33 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
     if (record === null) {
       throw HttpProblem.notFound('record', recordPath(kind, id));
     }
+    if (record.type === 'record.deleted') {
+      throw recordGone(recordPath(kind, id), record.createdAt);
+    }
     res.json(recordView(record));
+  });
+
+  /** Deletes a record by writing a tombstone event, which subscribers receive as `record.deleted`. */
+  handleOperation(router, operations.deleteRecord, [idempotent], async (_req, res, input) => {
+    const { kind, id } = input.path;
+    const path = recordPath(kind, id);
+
+    let deleted;
+    try {
+      deleted = await deleteRecord(ctx, { kind, recordId: id });
+    } catch (error) {
+      if (error instanceof RecordAbsentError) {
+        throw error.deletedBy === null ? HttpProblem.notFound('record', path) : recordGone(path, error.deletedBy.createdAt);
+      }
+      if (error instanceof VersionContentionError) {
+        throw new HttpProblem(409, 'Conflict', error.message, { headers: { 'retry-after': '1' } });
+      }
+      throw error;
+    }
+    metrics.eventsWritten.inc({ type: deleted.type });
+
+    ctx.logger.info({ eventId: deleted.eventId, record: path, version: deleted.version, dispatched: deleted.dispatched }, 'Record deleted');
+    res.json({ kind, id, version: deleted.version, eventId: deleted.eventId });
   });
 
   /**
@@ -68,7 +95,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
     const path = recordPath(kind, id);
 
     const existing = await findLatestEvent(ctx.store, kind, id);
-    if (existing !== null) {
+    if (isPresent(existing)) {
       res.json({ status: 'found', record: recordView(existing) });
       return;
     }
@@ -97,7 +124,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
     // dispatch had already listed subscribers. Reading again closes that gap: either this read
     // finds the record, or the dispatch runs later and finds the subscription.
     const written = await findLatestEvent(ctx.store, kind, id);
-    if (written !== null) {
+    if (isPresent(written)) {
       res.json({ status: 'found', record: recordView(written), subscription: subscriptionView(result.subscription), ...(result.secret === null ? {} : { secret: result.secret }) });
       return;
     }
@@ -112,4 +139,14 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   });
 
   return router;
+}
+
+/** True when the latest event holds a record; a deleted record counts as absent, so a lookup leaves a callback for its next write. */
+function isPresent(latest: EventDocument | null): latest is EventDocument {
+  return latest !== null && latest.type !== 'record.deleted';
+}
+
+/** 410, not 404: the record existed, so a client that cached it learns that it must drop it. */
+function recordGone(path: string, deletedAt: Date): HttpProblem {
+  return new HttpProblem(410, 'Gone', `record ${path} was deleted at ${deletedAt.toISOString()}; a new write creates it again`);
 }

@@ -1,7 +1,7 @@
 import { Router, json } from 'express';
 import type { Filter } from 'mongodb';
 import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
-import type { SubscriptionDocument } from '../../store/documents.js';
+import { OPERATIONAL_KIND, OPERATIONAL_TARGET, type SubscriptionDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
@@ -15,7 +15,11 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
     const { body } = input;
-    const [kind, recordId] = body.target.split('/') as [string, string];
+    const isOperational = body.target === OPERATIONAL_TARGET;
+    const [kind, recordId] = isOperational ? [OPERATIONAL_KIND, '*'] : (body.target.split('/') as [string, string]);
+    if (body.operationalSubscriptionId !== undefined) {
+      await checkOperationalSubscription(ctx, body.operationalSubscriptionId);
+    }
 
     const { subscription, secret } = await createSubscription(ctx, {
       target: body.target,
@@ -25,6 +29,8 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       method: body.method,
       secret: body.secret,
       retryWindowDays: body.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : body.retryWindowDays,
+      eventTypes: body.eventTypes,
+      operationalSubscriptionId: body.operationalSubscriptionId,
     });
 
     ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target }, 'Subscription created');
@@ -80,4 +86,15 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   });
 
   return router;
+}
+
+/** Rejects an `operationalSubscriptionId` that names no subscription with target `operational`. */
+async function checkOperationalSubscription(ctx: ApiContext, id: string): Promise<void> {
+  const named = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
+  if (named === null) {
+    throw HttpProblem.invalid([{ field: 'body.operationalSubscriptionId', message: `subscription ${id} not found; create one with target "${OPERATIONAL_TARGET}" first` }], 422);
+  }
+  if (named.target !== OPERATIONAL_TARGET) {
+    throw HttpProblem.invalid([{ field: 'body.operationalSubscriptionId', message: `subscription ${id} has target ${JSON.stringify(named.target)}; name one with target "${OPERATIONAL_TARGET}"` }], 422);
+  }
 }

@@ -99,5 +99,8 @@ function formatDeliveryLine(delivery: Delivery): string {
 }
 
 function formatRecord(delivery: Delivery): string {
+  if (delivery.record === null) {
+    return delivery.eventType;
+  }
   return `${delivery.record.kind}/${delivery.record.id} v${delivery.record.version} ${delivery.eventType}`;
 }
