@@ -72,6 +72,7 @@ export async function createWorker(options: {
     sender,
     dispatchPageSize: config.delivery.dispatchPageSize,
     retrySchedule: config.delivery.retrySchedule,
+    catchUpRatePerSecond: config.delivery.catchUpRatePerSecond,
   });
 
   const worker = await Worker.create({

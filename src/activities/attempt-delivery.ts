@@ -5,6 +5,7 @@ import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { AttemptDocument, DeliveryStatus, SubscriptionDocument } from '../store/documents.js';
 import type { Store } from '../store/mongo.js';
 import { planRetry } from '../workflows/retry-schedule.js';
+import { startCatchUpIfWaiting } from './catch-up.js';
 import type { AttemptDeliveryInput, AttemptOutcome } from './types.js';
 import type { SendResult, WebhookSender } from './send-webhook.js';
 
@@ -19,7 +20,13 @@ const ATTEMPTS_KEPT = 50;
  * decrypts the secret, signs, sends, and records the attempt with one MongoDB write. The secret
  * lives only in this function's memory; neither the input nor the returned outcome carries it.
  */
-export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox; sender: WebhookSender; metrics: Pick<WorkerMetrics, 'recordAttempt'> }) {
+export function createAttemptDelivery(deps: {
+  store: Store;
+  secretBox: SecretBox;
+  sender: WebhookSender;
+  metrics: Pick<WorkerMetrics, 'recordAttempt'>;
+  catchUp: Parameters<typeof startCatchUpIfWaiting>[0];
+}) {
   return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
     // Most attempts end in well under HEARTBEAT_AFTER_MS and send no heartbeat at all.
     const heartbeats = setInterval(() => heartbeat(), HEARTBEAT_AFTER_MS);
@@ -81,6 +88,11 @@ export function createAttemptDelivery(deps: { store: Store; secretBox: SecretBox
         { $set: { status: 'disabled', statusReason: 'endpoint responded 410 Gone', updatedAt: new Date() } },
       );
       log.warn('Subscription disabled: endpoint responded 410 Gone', ids);
+    }
+
+    if (outcome.kind === 'delivered') {
+      // The endpoint answers again: deliveries of this subscription waiting on a timer go now.
+      await startCatchUpIfWaiting(deps.catchUp, subscription._id);
     }
 
     logOutcome(outcome, ids);

@@ -4,7 +4,9 @@ import type { Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import type { RetrySchedule } from '../workflows/retry-schedule.js';
 import { createAttemptDelivery } from './attempt-delivery.js';
+import { createWakeWaitingDeliveries } from './catch-up.js';
 import { createFinishDelivery } from './finish-delivery.js';
+import { createMarkSuperseded } from './mark-superseded.js';
 import type { WebhookSender } from './send-webhook.js';
 import { createStartDeliveries } from './start-deliveries.js';
 
@@ -16,13 +18,23 @@ export interface ActivityDependencies {
   dispatchPageSize: number;
   metrics: WorkerMetrics;
   retrySchedule: RetrySchedule;
+  /** Early attempts per second, at most, that a catch-up starts for one subscription. */
+  catchUpRatePerSecond: number;
 }
 
 /** Builds every activity the worker registers, each bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   return {
     startDeliveries: createStartDeliveries({ store: deps.store, temporal: deps.temporal, pageSize: deps.dispatchPageSize, retrySchedule: deps.retrySchedule }),
-    attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender, metrics: deps.metrics }),
+    attemptDelivery: createAttemptDelivery({
+      store: deps.store,
+      secretBox: deps.secretBox,
+      sender: deps.sender,
+      metrics: deps.metrics,
+      catchUp: { store: deps.store, temporal: deps.temporal, catchUpRatePerSecond: deps.catchUpRatePerSecond },
+    }),
     finishDelivery: createFinishDelivery({ store: deps.store }),
+    markSuperseded: createMarkSuperseded({ store: deps.store }),
+    wakeWaitingDeliveries: createWakeWaitingDeliveries({ store: deps.store, temporal: deps.temporal }),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
+import type { DeliveryMode, DeliveryOrdering, HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import { newSubscriptionId } from './ids.js';
@@ -15,6 +15,10 @@ export interface SubscriptionRequest {
   method: HttpMethod;
   secret: string | undefined;
   retryWindowDays: number | null;
+  /** Defaults to `none`. */
+  ordering?: DeliveryOrdering;
+  /** Defaults to `every-event`. */
+  mode?: DeliveryMode;
 }
 
 export interface CreatedSubscription {
@@ -89,6 +93,8 @@ async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: 
     status: 'active',
     statusReason: null,
     retryWindowDays: request.retryWindowDays,
+    ordering: request.ordering ?? 'none',
+    mode: request.mode ?? 'every-event',
     dedupeKey,
     createdAt: now,
     updatedAt: now,

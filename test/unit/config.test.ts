@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       attemptTimeoutMs: 15_000,
       defaultRetryWindowDays: 30,
       dispatchPageSize: 200,
+      catchUpRatePerSecond: 50,
       retrySchedule: DEFAULT_RETRY_SCHEDULE,
       allowedCidrs: ['127.0.0.0/8', '::1/128'],
     });
@@ -132,6 +133,16 @@ describe('loadConfig', () => {
     const error = configError({ ...MINIMAL_ENV, DELIVERY_RETRY_SCHEDULE: '5 minutes' });
 
     assert.match(error.message, /DELIVERY_RETRY_SCHEDULE/);
+  });
+
+  test('catch-up rate is read as an integer', () => {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, CATCH_UP_RATE_PER_SECOND: '200' }).delivery.catchUpRatePerSecond, 200);
+  });
+
+  test('catch-up rate of 0 is named', () => {
+    const error = configError({ ...MINIMAL_ENV, CATCH_UP_RATE_PER_SECOND: '0' });
+
+    assert.match(error.message, /CATCH_UP_RATE_PER_SECOND/);
   });
 
   test('production allows no private range by default', () => {

@@ -25,9 +25,11 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       method: body.method,
       secret: body.secret,
       retryWindowDays: body.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : body.retryWindowDays,
+      ordering: body.ordering,
+      mode: body.mode,
     });
 
-    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target }, 'Subscription created');
+    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target, ordering: subscription.ordering, mode: subscription.mode }, 'Subscription created');
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
