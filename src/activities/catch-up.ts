@@ -48,6 +48,16 @@ export function createWakeWaitingDeliveries(deps: { store: Store; temporal: Temp
 }
 
 /**
+ * How long this worker skips further catch-up starts for a subscription after it started one or
+ * found one running. It matches the catch-up's quiet period, during which a start does nothing,
+ * and spares the many successes of a catch-up burst one Temporal call each.
+ */
+const RECENT_CATCH_UP_MS = 60_000;
+
+/** Subscription ids with a catch-up this worker started or found running, and until when to skip them. */
+const recentCatchUps = new Map<string, number>();
+
+/**
  * Starts the catch-up of a subscription after one of its attempts succeeded, if other deliveries
  * of the subscription wait on a retry timer. It costs one indexed query per successful attempt.
  *
@@ -58,12 +68,23 @@ export async function startCatchUpIfWaiting(
   deps: { store: Store; temporal: TemporalTarget; catchUpRatePerSecond: number },
   subscriptionId: string,
 ): Promise<void> {
+  const nowMs = Date.now();
+  if ((recentCatchUps.get(subscriptionId) ?? 0) > nowMs) {
+    return;
+  }
+  for (const [id, untilMs] of recentCatchUps) {
+    if (untilMs <= nowMs) {
+      recentCatchUps.delete(id);
+    }
+  }
+
   try {
     const waiting = await deps.store.deliveries.findOne({ subscriptionId, status: 'retrying' }, { projection: { _id: 1 } });
     if (waiting === null) {
       return;
     }
     const isNew = await startCatchUp(deps.temporal, { subscriptionId, ratePerSecond: deps.catchUpRatePerSecond });
+    recentCatchUps.set(subscriptionId, nowMs + RECENT_CATCH_UP_MS);
     if (isNew) {
       log.info('Catch-up started: endpoint recovered while deliveries wait', { subscriptionId, ratePerSecond: deps.catchUpRatePerSecond });
     }

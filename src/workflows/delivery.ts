@@ -66,13 +66,12 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   let attemptsMade = input.attemptsMade ?? 0;
   let attempt = previousAttempts + attemptsMade;
 
-  // A wake counts only while the delivery waits on a retry timer. One that lands during an attempt
-  // is dropped, so a catch-up never causes a second attempt right after a failed one.
-  let isWaiting = false;
+  // A wake that lands during an attempt is kept for the wait after it: that attempt may have
+  // started before the endpoint recovered. Each attempt clears it, so a wake buys one early attempt.
   let isWakeRequested = false;
   let supersededBy = input.supersededBy ?? null;
   setHandler(wakeSignal, () => {
-    isWakeRequested = isWaiting;
+    isWakeRequested = true;
   });
   setHandler(supersedeSignal, (newer) => {
     if (supersededBy === null || newer.version > supersededBy.version) {
@@ -91,6 +90,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
 
       attemptsMade++;
       attempt = previousAttempts + attemptsMade;
+      isWakeRequested = false;
       const outcome = await attemptDelivery({
         deliveryId: input.deliveryId,
         attempt,
@@ -119,13 +119,10 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
             error: outcome.error,
             delayMs: outcome.plan.delayMs,
           });
-          isWaiting = true;
           await condition(() => isWakeRequested || supersededBy !== null, outcome.plan.delayMs);
           if (isWakeRequested) {
             log.info('Delivery woken early: its endpoint recovered', { deliveryId: input.deliveryId, attempt });
           }
-          isWaiting = false;
-          isWakeRequested = false;
           break;
         default:
           return assertNever(outcome);
