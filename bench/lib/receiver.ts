@@ -32,7 +32,7 @@ export class BenchReceiver {
   /** Webhooks whose webhook-id had arrived before (a retry after a lost response, for example). */
   duplicates = 0;
   received = 0;
-  /** Requests answered 503 because their path was unavailable (see `setUnavailable`). */
+  /** Requests rejected with 503 because their path was unavailable (see `setUnavailable`). */
   unavailable = 0;
 
   private unavailablePathPrefix: string | null = null;
@@ -65,7 +65,7 @@ export class BenchReceiver {
     return `http://127.0.0.1:${address.port}${path}`;
   }
 
-  /** Answers 503 to every request whose path starts with `pathPrefix`, as an endpoint that is down; null ends that. */
+  /** Responds 503 to every request whose path starts with `pathPrefix`, as an endpoint that is down; null ends that. */
   setUnavailable(pathPrefix: string | null): void {
     this.unavailablePathPrefix = pathPrefix;
   }

@@ -1,5 +1,5 @@
 /**
- * catch-up: deliveries pending for an endpoint that was down. The endpoint answers 503 while
+ * catch-up: deliveries pending for an endpoint that was down. The endpoint responds 503 while
  * events are written, so each delivery fails once and waits on its next retry, 2 h later
  * (DELIVERY_RETRY_SCHEDULE=2h), as deliveries do after a 2 h outage with the default schedule.
  * Then the endpoint comes back and one more event is written. The scenario measures the time
@@ -142,7 +142,7 @@ export const catchUpScenario: Scenario = {
           ],
           notes: [
             `Each delivery failed once against a 503 and waited on a ${RETRY_SCHEDULE} retry timer (DELIVERY_RETRY_SCHEDULE=${RETRY_SCHEDULE}).`,
-            'Recovery: the endpoint answers 2xx again and one more record is written; its first attempt succeeds and starts the catch-up.',
+            'Recovery: the endpoint responds 2xx again and one more record is written; its first attempt succeeds and starts the catch-up.',
             `CATCH_UP_RATE_PER_SECOND=${CATCH_UP_RATE_PER_SECOND} wakes at most that many deliveries a second, so ${formatCount(total)} take at least ${formatNumber(floorSeconds, 0)} s.`,
           ],
         },

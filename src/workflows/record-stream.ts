@@ -50,9 +50,9 @@ export interface RecordStreamResult {
 
 /**
  * Delivers the events of one record to one subscription one at a time, for subscriptions with
- * `ordering: "per-record"` or `mode: "latest"`. The dispatch signals each event here (signal-with-start),
- * and the stream runs each delivery as a child workflow with the usual delivery workflow id, so
- * the delivery and its webhook-id look the same as an unordered one in the API and the Web UI.
+ * `ordering: "per-record"` or `mode: "latest"`. The dispatch signals each event here (signal-with-start).
+ * The stream runs each delivery as a child workflow with the usual delivery workflow id, so the
+ * delivery and its webhook-id look the same as an unordered one in the API and the Web UI.
  *
  * In `every-event` mode a newer version starts when the older delivery has ended: succeeded,
  * failed after its retry window, or cancelled. In `latest` mode a newer version also supersedes

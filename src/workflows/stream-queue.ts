@@ -5,7 +5,7 @@
 import type { DeliveryMode } from '../store/documents.js';
 import type { StreamedDelivery, SupersededBy } from './definitions.js';
 
-/** Returns the queue with `delivery` inserted in version order, or the same queue when it already holds that delivery. */
+/** Returns the queue with `delivery` inserted in version order, or an unchanged copy when it already contains that delivery. */
 export function enqueueDelivery(queued: readonly StreamedDelivery[], delivery: StreamedDelivery): StreamedDelivery[] {
   if (queued.some((item) => item.deliveryId === delivery.deliveryId)) {
     return [...queued];
@@ -19,7 +19,7 @@ export interface NextStep {
   /** Queued deliveries that will never start, because a newer version replaced them (`latest` only). */
   superseded: StreamedDelivery[];
   supersededBy: SupersededBy | null;
-  /** What stays queued for later steps. */
+  /** Deliveries that stay queued for later steps. */
   remaining: StreamedDelivery[];
 }
 
