@@ -29,6 +29,9 @@ const { wakeWaitingDeliveries } = proxyActivities<Activities>(WAKE_OPTIONS);
  * endpoint succeeded. It pages through the waiting deliveries in MongoDB in id order, one batch
  * of `ratePerSecond` per second, so the endpoint that just recovered gets at most that many
  * early attempts per second. Timers in workflow time make the rate deterministic on replay.
+ *
+ * NOTE: a delivery whose failing attempt records `retrying` after the pages have passed its id is
+ * not woken, and waits for its scheduled retry or the next catch-up.
  */
 export async function catchUpWorkflow(input: CatchUpWorkflowInput): Promise<{ woken: number }> {
   let afterDeliveryId = input.afterDeliveryId ?? null;
