@@ -27,6 +27,7 @@ import type { BenchContext, Scenario, ScenarioResult } from './lib/scenario.js';
 import { BenchStack, stopAllStacks, type TemporalPersistence } from './lib/stack.js';
 import { renderMarkdownTable, renderTable } from './lib/table.js';
 import { baselineScenario } from './scenarios/baseline.js';
+import { catchUpScenario } from './scenarios/catch-up.js';
 import { costScenario } from './scenarios/cost.js';
 import { fanOutScenario } from './scenarios/fan-out.js';
 import { latencyScenario } from './scenarios/latency.js';
@@ -34,7 +35,7 @@ import { pollingScenario } from './scenarios/polling.js';
 import { throughputScenario } from './scenarios/throughput.js';
 
 /** In run order. The baseline runs right after latency, so the two share the machine's conditions. */
-const SCENARIOS: Scenario[] = [latencyScenario, baselineScenario, throughputScenario, fanOutScenario, pollingScenario, costScenario];
+const SCENARIOS: Scenario[] = [latencyScenario, baselineScenario, throughputScenario, fanOutScenario, catchUpScenario, pollingScenario, costScenario];
 
 const ISOLATED_VARIABLE = 'DOORBELL_BENCH_NETWORK_ISOLATED';
 
@@ -144,9 +145,9 @@ async function runScenarios(options: BenchOptions): Promise<void> {
     binaries,
     temporalPersistence: options.temporalPersistence,
     receiver,
-    startStack: async (name) => {
+    startStack: async (name, env) => {
       const stackStartedAt = performance.now();
-      const stack = await BenchStack.start({ name, binaries, scratchDir: runScratchDir, logDir, temporalPersistence: options.temporalPersistence });
+      const stack = await BenchStack.start({ name, binaries, scratchDir: runScratchDir, logDir, temporalPersistence: options.temporalPersistence, ...(env === undefined ? {} : { env }) });
       process.stderr.write(`  stack ready in ${((performance.now() - stackStartedAt) / 1000).toFixed(1)} s (MongoDB, Temporal, API, worker polling)\n`);
       return stack;
     },

@@ -77,6 +77,7 @@ const envSchema = z.object({
     .refine((text) => parseDurationMs(text) !== undefined, { message: 'must be a duration such as 5d, 12h or 30s (units ms, s, m, h, d), more than 0' })
     .default('5d'),
   DISPATCH_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+  CATCH_UP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(50),
 
   RECONCILER_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   RECONCILER_MIN_AGE_MS: z.coerce.number().int().min(0).default(15_000),
@@ -111,6 +112,8 @@ export type Config = {
     defaultRetryWindowDays: number;
     dispatchPageSize: number;
     retrySchedule: RetrySchedule;
+    /** Early attempts per second, at most, when a recovered endpoint's waiting deliveries are woken. */
+    catchUpRatePerSecond: number;
     /** Ranges deliveries may reach besides public unicast addresses (see src/activities/address-guard.ts). */
     allowedCidrs: string[];
     /** A subscription is disabled when every attempt to it has failed for this long. */
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultRetryWindowDays: e.DELIVERY_DEFAULT_RETRY_WINDOW_DAYS,
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,
       endpointDisableAfterMs: parseDurationMs(e.ENDPOINT_DISABLE_AFTER)!,
+      catchUpRatePerSecond: e.CATCH_UP_RATE_PER_SECOND,
     },
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },

@@ -73,6 +73,7 @@ export async function createWorker(options: {
     dispatchPageSize: config.delivery.dispatchPageSize,
     retrySchedule: config.delivery.retrySchedule,
     endpointDisableAfterMs: config.delivery.endpointDisableAfterMs,
+    catchUpRatePerSecond: config.delivery.catchUpRatePerSecond,
   });
 
   const worker = await Worker.create({

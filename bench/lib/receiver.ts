@@ -32,7 +32,10 @@ export class BenchReceiver {
   /** Webhooks whose webhook-id had arrived before (a retry after a lost response, for example). */
   duplicates = 0;
   received = 0;
+  /** Requests rejected with 503 because their path was unavailable (see `setUnavailable`). */
+  unavailable = 0;
 
+  private unavailablePathPrefix: string | null = null;
   private readonly webhook = new Webhook(this.secret);
   private readonly seenWebhookIds = new Set<string>();
   private readonly listeners = new Set<(arrival: Arrival) => void>();
@@ -62,6 +65,11 @@ export class BenchReceiver {
     return `http://127.0.0.1:${address.port}${path}`;
   }
 
+  /** Responds 503 to every request whose path starts with `pathPrefix`, as an endpoint that is down; null ends that. */
+  setUnavailable(pathPrefix: string | null): void {
+    this.unavailablePathPrefix = pathPrefix;
+  }
+
   /** Registers a listener for every valid arrival; returns the function that removes it. */
   onArrival(listener: (arrival: Arrival) => void): () => void {
     this.listeners.add(listener);
@@ -74,6 +82,11 @@ export class BenchReceiver {
   }
 
   private accept(request: IncomingMessage, body: string, arrivedAt: number): number {
+    if (this.unavailablePathPrefix !== null && (request.url ?? '').startsWith(this.unavailablePathPrefix)) {
+      this.unavailable++;
+      return 503;
+    }
+
     const header = (name: string): string => String(request.headers[name] ?? '');
     let event: DoorbellEvent;
     try {

@@ -13,8 +13,8 @@ export interface BenchContext {
   temporalPersistence: TemporalPersistence;
   /** The webhook receiver on 127.0.0.1 in the bench process, shared by all scenarios. */
   receiver: BenchReceiver;
-  /** Starts a fresh stack named after the scenario; the runner stops it if the scenario does not. */
-  startStack(name: string): Promise<BenchStack>;
+  /** Starts a fresh stack named after the scenario, with extra environment variables for Doorbell; the runner stops it if the scenario does not. */
+  startStack(name: string, env?: Record<string, string>): Promise<BenchStack>;
   /** Results of the scenarios that ran before in this run, by name. */
   earlierResults: ReadonlyMap<string, ScenarioResult>;
 }

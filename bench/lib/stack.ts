@@ -41,6 +41,8 @@ export interface StackOptions {
   scratchDir: string;
   logDir: string;
   temporalPersistence: TemporalPersistence;
+  /** Extra environment variables for the API and the worker, such as DELIVERY_RETRY_SCHEDULE. */
+  env?: Record<string, string>;
 }
 
 /** Process ids of the stack's four server processes, the keys of the CPU columns. */
@@ -147,6 +149,7 @@ export class BenchStack {
         // 0 turns off the worker's two metrics endpoints, whose default ports are fixed (9464, 9465).
         WORKER_METRICS_PORT: '0',
         WORKER_SDK_METRICS_PORT: '0',
+        ...options.env,
       };
       doorbell.worker = spawnDoorbellProcess('src/worker.ts', env, logFile('worker'));
       doorbell.api = spawnDoorbellProcess('src/api/main.ts', env, logFile('api'));

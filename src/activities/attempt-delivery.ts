@@ -7,6 +7,7 @@ import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { AttemptDocument, DeliveryStatus, SubscriptionDocument } from '../store/documents.js';
 import type { Store } from '../store/mongo.js';
 import { planRetry } from '../workflows/retry-schedule.js';
+import { startCatchUpIfWaiting } from './catch-up.js';
 import type { AttemptDeliveryInput, AttemptOutcome } from './types.js';
 import type { SendResult, WebhookSender } from './send-webhook.js';
 
@@ -28,6 +29,7 @@ export function createAttemptDelivery(deps: {
   metrics: Pick<WorkerMetrics, 'recordAttempt'>;
   /** How long every attempt to a subscription must fail before it is disabled. */
   endpointDisableAfterMs: number;
+  catchUp: Parameters<typeof startCatchUpIfWaiting>[0];
 }) {
   return async function attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
     // Most attempts end in well under HEARTBEAT_AFTER_MS and send no heartbeat at all.
@@ -116,6 +118,12 @@ export function createAttemptDelivery(deps: {
         ),
       );
       log.warn('Subscription disabled: endpoint responded 410 Gone', ids);
+    }
+
+    if (outcome.kind === 'delivered' && failingStreakStart(subscription) !== null) {
+      // The endpoint answers again after failing: deliveries of this subscription waiting on a
+      // timer go now. A healthy endpoint has none waiting, so its successes skip the query.
+      await startCatchUpIfWaiting(deps.catchUp, subscription._id);
     }
 
     logOutcome(outcome, ids);

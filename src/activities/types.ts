@@ -90,6 +90,28 @@ export interface StartDeliveriesResult {
 
 export interface FinishDeliveryInput {
   deliveryId: string;
-  status: 'succeeded' | 'failed' | 'aborted' | 'cancelled';
+  status: 'succeeded' | 'failed' | 'aborted' | 'cancelled' | 'superseded';
   reason: string | null;
+  /** Required with status `superseded`: the newer version that replaced the delivery. */
+  supersededBy?: { version: number; deliveryId: string };
+}
+
+export interface MarkSupersededInput {
+  deliveryIds: string[];
+  supersededBy: { version: number; deliveryId: string };
+  /** The stream that decided, shown as the superseded deliveries' workflow. */
+  streamWorkflowId: string;
+}
+
+export interface WakeWaitingDeliveriesInput {
+  subscriptionId: string;
+  /** Wake only deliveries with a greater id; null starts at the first. */
+  afterDeliveryId: string | null;
+  limit: number;
+}
+
+export interface WakeWaitingDeliveriesResult {
+  woken: number;
+  /** The last delivery id of a full batch, or null when no delivery is left to wake. */
+  lastDeliveryId: string | null;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
 import { DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS } from '../store/documents.js';
-import { recordKey, signingSecret, subscriptionTarget } from './schemas.js';
+import { deliveryMode, deliveryOrdering, recordKey, signingSecret, subscriptionTarget } from './schemas.js';
 
 /**
  * The JSON bodies the API sends, as zod schemas for the OpenAPI document. They describe what
@@ -52,6 +52,8 @@ export const subscriptionResponse = z
     eventTypes: z.array(z.enum(EVENT_TYPES)).nullable().meta({ description: 'The event types sent to it, or null for every type its target receives.' }),
     operationalSubscriptionId: z.string().nullable().meta({ description: 'The subscription that receives its operational events, or null.' }),
     failingSince: timestamp.nullable().meta({ description: 'Start of the first failed attempt since the last success while every attempt fails, or null while the endpoint is healthy.' }),
+    ordering: deliveryOrdering,
+    mode: deliveryMode,
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -105,8 +107,18 @@ export const deliveryResponse = z
     statusReason: z.string().nullable().meta({ example: 'endpoint responded HTTP 503' }),
     attemptCount: z.int().min(0),
     nextAttemptAt: timestamp.nullable().meta({ description: 'When the next attempt is due, or null when none is planned.' }),
-    workflowId: z.string().meta({ example: 'delivery:evt_01M91BG4ZF56KM0GBTRFWNMRQV:sub_01M91BG4YWSGSW57JEWFJAW2GJ' }),
-    workflowUrl: z.url().meta({ description: 'Temporal Web UI page of the delivery workflow.' }),
+    supersededBy: z
+      .strictObject({
+        version: z.int().min(1).meta({ description: 'The newer record version that replaced this delivery.', example: 7 }),
+        deliveryId: z.string().meta({ description: 'The delivery of that newer version.', example: 'msg_01M91BH0Q2Y7C9T3D5KX8RZC1A_Yq3Lk9wPz0aB2cDe' }),
+      })
+      .nullable()
+      .meta({ description: 'With status `superseded`: the newer version that replaced the delivery. Null otherwise.' }),
+    workflowId: z.string().meta({
+      description: 'The delivery workflow, or the record stream workflow for a delivery superseded before its first attempt.',
+      example: 'delivery:evt_01M91BG4ZF56KM0GBTRFWNMRQV:sub_01M91BG4YWSGSW57JEWFJAW2GJ',
+    }),
+    workflowUrl: z.url().meta({ description: 'Temporal Web UI page of the workflow named by `workflowId`.' }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })

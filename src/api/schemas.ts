@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RECORD_KEY_PATTERN, RECORD_KEY_RULE } from '../domain/ids.js';
 import { describeInvalidSecret } from '../domain/secrets.js';
-import { DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS, OPERATIONAL_EVENT_TYPES, OPERATIONAL_TARGET, RECORD_EVENT_TYPES, isOperationalEventType, type EventType } from '../store/documents.js';
+import { DELIVERY_MODES, DELIVERY_ORDERINGS, DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS, OPERATIONAL_EVENT_TYPES, OPERATIONAL_TARGET, RECORD_EVENT_TYPES, isOperationalEventType, type EventType } from '../store/documents.js';
 
 const MAX_URL_LENGTH = 2048;
 const MAX_RETRY_WINDOW_DAYS = 3650;
@@ -109,6 +109,16 @@ export const callbackBody = z
 
 export const lookupBody = z.object({ callback: callbackBody }).strict();
 
+export const deliveryOrdering = z.enum(DELIVERY_ORDERINGS, { message: `must be one of ${DELIVERY_ORDERINGS.join(', ')}` }).meta({
+  description:
+    '`per-record` delivers the versions of each record in version order: a newer version waits until the delivery of the older one succeeded, failed or was cancelled. Different records stay parallel. `none` sends every delivery on its own schedule.',
+});
+
+export const deliveryMode = z.enum(DELIVERY_MODES, { message: `must be one of ${DELIVERY_MODES.join(', ')}` }).meta({
+  description:
+    '`latest` lets a newer version of a record replace a delivery of an older one that is still pending, which then ends as `superseded`. It also delivers each record in version order. `every-event` delivers every version.',
+});
+
 export const createSubscriptionBody = callbackBody
   .extend({
     target: subscriptionTarget,
@@ -116,6 +126,8 @@ export const createSubscriptionBody = callbackBody
     operationalSubscriptionId: subscriptionId.optional().meta({
       description: `Id of a subscription with target \`${OPERATIONAL_TARGET}\` that receives this subscription's operational events: ${OPERATIONAL_EVENT_TYPES.join(', ')}.`,
     }),
+    ordering: deliveryOrdering.default('none'),
+    mode: deliveryMode.default('every-event'),
   })
   .strict()
   .superRefine((body, ctx) => {

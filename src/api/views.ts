@@ -28,6 +28,9 @@ export function subscriptionView(subscription: SubscriptionDocument) {
     eventTypes: subscription.eventTypes ?? null,
     operationalSubscriptionId: subscription.operationalSubscriptionId ?? null,
     failingSince: failingStreakStart(subscription),
+    // Subscriptions stored before these options existed have neither field and behave as the defaults.
+    ordering: subscription.ordering ?? 'none',
+    mode: subscription.mode ?? 'every-event',
     createdAt: subscription.createdAt,
     updatedAt: subscription.updatedAt,
   };
@@ -46,6 +49,7 @@ export function deliveryView(delivery: DeliveryDocument, temporalUi: { uiUrl: st
     statusReason: delivery.statusReason,
     attemptCount: delivery.attemptCount,
     nextAttemptAt: delivery.nextAttemptAt,
+    supersededBy: delivery.supersededBy ?? null,
     workflowId: delivery.workflowId,
     workflowUrl: workflowUrl(temporalUi, delivery.workflowId),
     createdAt: delivery.createdAt,

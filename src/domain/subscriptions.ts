@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { EventType, HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
+import type { DeliveryMode, DeliveryOrdering, EventType, HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import { newSubscriptionId } from './ids.js';
@@ -19,6 +19,10 @@ export interface SubscriptionRequest {
   eventTypes?: EventType[];
   /** An existing subscription with target `operational`; the caller checks it. */
   operationalSubscriptionId?: string;
+  /** Defaults to `none`. */
+  ordering?: DeliveryOrdering;
+  /** Defaults to `every-event`. */
+  mode?: DeliveryMode;
 }
 
 export interface CreatedSubscription {
@@ -93,6 +97,8 @@ async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: 
     status: 'active',
     statusReason: null,
     retryWindowDays: request.retryWindowDays,
+    ordering: request.ordering ?? 'none',
+    mode: request.mode ?? 'every-event',
     dedupeKey,
     ...(request.eventTypes === undefined ? {} : { eventTypes: request.eventTypes }),
     ...(request.operationalSubscriptionId === undefined ? {} : { operationalSubscriptionId: request.operationalSubscriptionId }),

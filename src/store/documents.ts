@@ -70,6 +70,10 @@ export interface SubscriptionDocument {
   statusReason: string | null;
   /** How long a delivery is retried; null retries until it succeeds or the subscription stops. */
   retryWindowDays: number | null;
+  /** `per-record` delivers each record's versions one at a time, in version order; absent means `none`. */
+  ordering?: DeliveryOrdering;
+  /** `latest` lets a newer version of a record replace a pending delivery of an older one; absent means `every-event`. */
+  mode?: DeliveryMode;
   /** Unique key that makes lookup-or-subscribe idempotent: one subscription per target, method and URL. */
   dedupeKey: string;
   /** The event types sent to this subscription; absent or null sends every type its target receives. */
@@ -87,9 +91,17 @@ export interface SubscriptionDocument {
   updatedAt: Date;
 }
 
-export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
+export const DELIVERY_ORDERINGS = ['none', 'per-record'] as const;
+export type DeliveryOrdering = (typeof DELIVERY_ORDERINGS)[number];
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled', 'aborted'];
+export const DELIVERY_MODES = ['every-event', 'latest'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+/** `superseded`: a newer version of the record replaced the delivery before it succeeded (`mode: "latest"`). */
+/** `aborted`: the receiver answered with `webhook-delivery: abort`, which stops retries. */
+export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled' | 'aborted' | 'superseded';
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled', 'aborted', 'superseded'];
 
 export interface AttemptDocument {
   attempt: number;
@@ -118,6 +130,8 @@ export interface DeliveryDocument {
   /** The most recent attempts, oldest first; older ones stay in the workflow history. */
   attempts: AttemptDocument[];
   nextAttemptAt: Date | null;
+  /** The newer version that replaced this delivery, when its status is `superseded`. */
+  supersededBy?: { version: number; deliveryId: string };
   workflowId: string;
   /** The replay operation that created this delivery; absent for deliveries made by dispatch. */
   replayOperationId?: string;

@@ -47,6 +47,8 @@ async function ensureIndexes(store: Store): Promise<void> {
 
   await store.deliveries.createIndex({ subscriptionId: 1, status: 1, _id: 1 }, { name: 'subscription_status' });
   await store.deliveries.createIndex({ eventId: 1 }, { name: 'event' });
+  // Record streams look up the highest version a subscription already has a delivery of.
+  await store.deliveries.createIndex({ subscriptionId: 1, kind: 1, recordId: 1, version: 1 }, { name: 'subscription_record_version' });
   await store.deliveries.createIndex({ status: 1 }, { name: 'status' });
   // Replays page through the events of a kind in id order.
   await store.events.createIndex({ kind: 1, createdAt: 1 }, { name: 'kind_created' });

@@ -1,14 +1,23 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { DeliveryMode } from '../store/documents.js';
 import {
   BULK_OPERATION_WORKFLOW,
+  CATCH_UP_WORKFLOW,
   DELIVERY_WORKFLOW,
   DISPATCH_WORKFLOW,
+  ENQUEUE_SIGNAL,
+  RECORD_STREAM_WORKFLOW,
   SEARCH_ATTRIBUTES,
+  catchUpWorkflowId,
   deliveryWorkflowId,
   dispatchWorkflowId,
   type BulkOperationWorkflowInput,
+  recordStreamWorkflowId,
+  type CatchUpWorkflowInput,
   type DeliveryWorkflowInput,
   type DispatchWorkflowInput,
+  type RecordStreamInput,
+  type StreamedDelivery,
 } from '../workflows/definitions.js';
 import { DAY_MS, type RetrySchedule } from '../workflows/retry-schedule.js';
 
@@ -108,6 +117,49 @@ export async function startDelivery(temporal: TemporalTarget, delivery: Delivery
         { key: SEARCH_ATTRIBUTES.eventId, value: delivery.eventId },
         { key: SEARCH_ATTRIBUTES.deliveryStatus, value: 'pending' },
       ],
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Queues one delivery in the record stream of its subscription and record, starting the stream
+ * if none runs. The stream drops a delivery it has already queued, so repeating this is safe.
+ */
+export async function enqueueStreamedDelivery(
+  temporal: TemporalTarget,
+  stream: { subscriptionId: string; kind: string; recordId: string; mode: DeliveryMode },
+  delivery: StreamedDelivery,
+): Promise<void> {
+  const input: RecordStreamInput = { subscriptionId: stream.subscriptionId, kind: stream.kind, recordId: stream.recordId, mode: stream.mode };
+  await temporal.client.workflow.signalWithStart(RECORD_STREAM_WORKFLOW, {
+    taskQueue: temporal.taskQueue,
+    workflowId: recordStreamWorkflowId(stream.subscriptionId, stream.kind, stream.recordId),
+    args: [input],
+    signal: ENQUEUE_SIGNAL,
+    signalArgs: [delivery],
+    typedSearchAttributes: [
+      { key: SEARCH_ATTRIBUTES.subscriptionId, value: stream.subscriptionId },
+      { key: SEARCH_ATTRIBUTES.record, value: `${stream.kind}/${stream.recordId}` },
+    ],
+  });
+}
+
+/** Starts a subscription's catch-up workflow. Returns false when one is already running. */
+export async function startCatchUp(temporal: TemporalTarget, input: CatchUpWorkflowInput): Promise<boolean> {
+  try {
+    await temporal.client.workflow.start(CATCH_UP_WORKFLOW, {
+      taskQueue: temporal.taskQueue,
+      workflowId: catchUpWorkflowId(input.subscriptionId),
+      // A later outage of the same endpoint gets a new catch-up once the previous one has closed.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      args: [input],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.subscriptionId, value: input.subscriptionId }],
     });
     return true;
   } catch (error) {

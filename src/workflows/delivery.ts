@@ -1,16 +1,25 @@
 import {
   CancellationScope,
+  condition,
   continueAsNew,
+  defineSignal,
   isCancellation,
   log,
   proxyActivities,
-  sleep,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { AttemptOutcome } from '../activities/types.js';
-import { SEARCH_ATTRIBUTES, type DeliveryWorkflowInput, type DeliveryWorkflowResult } from './definitions.js';
+import {
+  SEARCH_ATTRIBUTES,
+  SUPERSEDE_SIGNAL,
+  WAKE_SIGNAL,
+  type DeliveryWorkflowInput,
+  type DeliveryWorkflowResult,
+  type SupersededBy,
+} from './definitions.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -38,6 +47,9 @@ const ATTEMPTS_PER_RUN = 100;
 const { attemptDelivery } = proxyActivities<Activities>(ATTEMPT_OPTIONS);
 const { finishDelivery, emitOperationalEvents } = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
 
+export const wakeSignal = defineSignal(WAKE_SIGNAL);
+export const supersedeSignal = defineSignal<[SupersededBy]>(SUPERSEDE_SIGNAL);
+
 /**
  * Delivers one event to one subscription: attempts, then waits on a durable timer by the retry
  * schedule, until the receiver responds 2xx or 410 Gone, aborts the delivery with the header
@@ -55,14 +67,32 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   const previousAttempts = input.previousAttempts ?? 0;
   let attemptsMade = input.attemptsMade ?? 0;
   let attempt = previousAttempts + attemptsMade;
+
+  // A wake that lands during an attempt is kept for the wait after it: that attempt may have
+  // started before the endpoint recovered. Each attempt clears it, so a wake buys one early attempt.
+  let isWakeRequested = false;
+  let supersededBy = input.supersededBy ?? null;
+  setHandler(wakeSignal, () => {
+    isWakeRequested = true;
+  });
+  setHandler(supersedeSignal, (newer) => {
+    if (supersededBy === null || newer.version > supersededBy.version) {
+      supersededBy = newer;
+    }
+  });
+
   try {
     for (let attemptsThisRun = 0; ; attemptsThisRun++) {
+      if (supersededBy !== null) {
+        return await finishSuperseded(input.deliveryId, attempt, supersededBy);
+      }
       if (attemptsThisRun >= ATTEMPTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        return await continueAsNew<typeof deliveryWorkflow>({ ...input, retryDeadlineMs, attemptsMade });
+        return await continueAsNew<typeof deliveryWorkflow>({ ...input, retryDeadlineMs, attemptsMade, supersededBy });
       }
 
       attemptsMade++;
       attempt = previousAttempts + attemptsMade;
+      isWakeRequested = false;
       const outcome = await attemptDelivery({
         deliveryId: input.deliveryId,
         attempt,
@@ -96,7 +126,10 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
             error: outcome.error,
             delayMs: outcome.plan.delayMs,
           });
-          await sleep(outcome.plan.delayMs);
+          await condition(() => isWakeRequested || supersededBy !== null, outcome.plan.delayMs);
+          if (isWakeRequested) {
+            log.info('Delivery woken early: its endpoint recovered', { deliveryId: input.deliveryId, attempt });
+          }
           break;
         default:
           return assertNever(outcome);
@@ -126,6 +159,14 @@ async function settle(
     await finishDelivery({ deliveryId, status, reason });
   }
   return finish(status, attempts, reason);
+}
+
+/** Ends a delivery that a newer version of its record replaced; the next run of the loop never attempts it. */
+async function finishSuperseded(deliveryId: string, attempts: number, newer: SupersededBy): Promise<DeliveryWorkflowResult> {
+  const reason = `superseded by version ${newer.version} (delivery ${newer.deliveryId})`;
+  await finishDelivery({ deliveryId, status: 'superseded', reason, supersededBy: newer });
+  log.info('Delivery superseded by a newer version', { deliveryId, supersededBy: newer.deliveryId, version: newer.version });
+  return finish('superseded', attempts, reason);
 }
 
 function finish(status: DeliveryWorkflowResult['status'], attempts: number, reason: string | null): DeliveryWorkflowResult {

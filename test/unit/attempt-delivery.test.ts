@@ -78,6 +78,8 @@ async function attemptWith(failures: number, statusCode = 204): Promise<{ outcom
     sender: sender as unknown as WebhookSender,
     metrics: { recordAttempt() {} },
     endpointDisableAfterMs: 86_400_000,
+    // A healthy endpoint's success never starts a catch-up, so Temporal is never called here.
+    catchUp: { store, temporal: undefined as never, catchUpRatePerSecond: 50 },
   });
   const outcome: AttemptOutcome = await new MockActivityEnvironment().run(attemptDelivery, input);
   return { outcome, sender, updates: updates() };

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       defaultRetryWindowDays: 30,
       endpointDisableAfterMs: 5 * 24 * 60 * 60 * 1000,
       dispatchPageSize: 200,
+      catchUpRatePerSecond: 50,
       retrySchedule: DEFAULT_RETRY_SCHEDULE,
       allowedCidrs: ['127.0.0.0/8', '::1/128'],
     });
@@ -147,6 +148,16 @@ describe('loadConfig', () => {
 
       assert.match(error.message, /ENDPOINT_DISABLE_AFTER/, value);
     }
+  });
+
+  test('catch-up rate is read as an integer', () => {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, CATCH_UP_RATE_PER_SECOND: '200' }).delivery.catchUpRatePerSecond, 200);
+  });
+
+  test('catch-up rate of 0 is named', () => {
+    const error = configError({ ...MINIMAL_ENV, CATCH_UP_RATE_PER_SECOND: '0' });
+
+    assert.match(error.message, /CATCH_UP_RATE_PER_SECOND/);
   });
 
   test('production allows no private range by default', () => {

@@ -31,9 +31,11 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       retryWindowDays: body.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : body.retryWindowDays,
       eventTypes: body.eventTypes,
       operationalSubscriptionId: body.operationalSubscriptionId,
+      ordering: body.ordering,
+      mode: body.mode,
     });
 
-    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target }, 'Subscription created');
+    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target, ordering: subscription.ordering, mode: subscription.mode }, 'Subscription created');
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
