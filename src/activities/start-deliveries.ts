@@ -113,7 +113,7 @@ function pendingDelivery(event: EventDocument, subscription: SubscriptionDocumen
  * dispatch arrives.
  */
 async function enqueueInRecordStream(deps: Deps, event: EventDocument, subscription: SubscriptionDocument): Promise<void> {
-  const earlier = await earlierUndeliveredEvents(deps.store, event, subscription);
+  const earlier = (await earlierUndeliveredEvents(deps.store, event, subscription)).filter((earlierEvent) => acceptsEventType(subscription, earlierEvent.type));
   if (earlier.length > 0) {
     const now = new Date();
     await insertIgnoringDuplicates(deps.store, earlier.map((earlierEvent) => pendingDelivery(earlierEvent, subscription, now)));
