@@ -64,6 +64,7 @@ const envSchema = z.object({
       message: 'must be comma-separated CIDR ranges such as 10.1.0.0/16,fd00::/8',
     })
     .optional(),
+  DELIVERY_MAX_CONCURRENT_PER_ENDPOINT: z.coerce.number().int().min(1).max(10_000).default(8),
   DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: z.coerce.number().positive().max(3650).default(30),
   DISPATCH_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
 
@@ -99,6 +100,8 @@ export type Config = {
     retrySchedule: RetrySchedule;
     /** Ranges deliveries may reach besides public unicast addresses (see src/activities/address-guard.ts). */
     allowedCidrs: string[];
+    /** Attempts one worker process sends to one origin (scheme, host and port) at a time. */
+    maxConcurrentPerEndpoint: number;
   };
   reconciler: { intervalMs: number; minAgeMs: number };
   /** The worker's Prometheus endpoints; a port of 0 turns that endpoint off. */
@@ -166,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedCidrs: parseCidrList(e.DELIVERY_ALLOWED_CIDRS ?? (e.NODE_ENV === 'production' ? '' : DEVELOPMENT_ALLOWED_CIDRS)),
       defaultRetryWindowDays: e.DELIVERY_DEFAULT_RETRY_WINDOW_DAYS,
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,
+      maxConcurrentPerEndpoint: e.DELIVERY_MAX_CONCURRENT_PER_ENDPOINT,
     },
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },

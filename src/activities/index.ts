@@ -4,6 +4,7 @@ import type { Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import type { RetrySchedule } from '../workflows/retry-schedule.js';
 import { createAttemptDelivery } from './attempt-delivery.js';
+import type { EndpointConcurrencyLimiter } from './endpoint-limiter.js';
 import { createFinishDelivery } from './finish-delivery.js';
 import type { WebhookSender } from './send-webhook.js';
 import { createStartDeliveries } from './start-deliveries.js';
@@ -13,6 +14,7 @@ export interface ActivityDependencies {
   temporal: TemporalTarget;
   secretBox: SecretBox;
   sender: WebhookSender;
+  limiter: EndpointConcurrencyLimiter;
   dispatchPageSize: number;
   metrics: WorkerMetrics;
   retrySchedule: RetrySchedule;
@@ -22,7 +24,7 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   return {
     startDeliveries: createStartDeliveries({ store: deps.store, temporal: deps.temporal, pageSize: deps.dispatchPageSize, retrySchedule: deps.retrySchedule }),
-    attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender, metrics: deps.metrics }),
+    attemptDelivery: createAttemptDelivery({ store: deps.store, secretBox: deps.secretBox, sender: deps.sender, limiter: deps.limiter, metrics: deps.metrics }),
     finishDelivery: createFinishDelivery({ store: deps.store }),
   };
 }

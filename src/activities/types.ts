@@ -25,6 +25,11 @@ export type AttemptOutcome =
   | { kind: 'gone'; statusCode: 410; durationMs: number }
   /** The subscription was paused, disabled or deleted before this attempt, so nothing was sent. */
   | { kind: 'skipped'; reason: string }
+  /**
+   * The endpoint's origin already had the maximum of concurrent attempts in this worker, so
+   * nothing was sent and no attempt was counted; the workflow waits briefly and tries again.
+   */
+  | { kind: 'deferred'; origin: string; maxConcurrent: number }
   | {
       kind: 'failed';
       statusCode: number | null;

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       dispatchPageSize: 200,
       retrySchedule: DEFAULT_RETRY_SCHEDULE,
       allowedCidrs: ['127.0.0.0/8', '::1/128'],
+      maxConcurrentPerEndpoint: 8,
     });
     assert.deepEqual(config.reconciler, { intervalMs: 10_000, minAgeMs: 15_000 });
   });

@@ -1,19 +1,23 @@
-import { Router, json } from 'express';
+import { Router, json, type RequestHandler } from 'express';
 import type { Filter } from 'mongodb';
-import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
+import { createSubscription, InvalidRotationError, rotateSigningKey, RotationConflictError, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import type { SubscriptionDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
+import { DEFAULT_GRACE_PERIOD_SECONDS } from '../schemas.js';
 import { subscriptionView } from '../views.js';
 
 export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
+  // A request without a body has no content type at all, and req.is() returns null for it.
+  const optionalJsonBody: RequestHandler = (req, res, next) => (req.is('application/json') === null ? next() : requireJsonBody(req, res, next));
 
-  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
+  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { body } = input;
     const [kind, recordId] = body.target.split('/') as [string, string];
 
@@ -25,9 +29,11 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       method: body.method,
       secret: body.secret,
       retryWindowDays: body.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : body.retryWindowDays,
+      signatureScheme: body.signature?.scheme ?? 'v1',
+      headers: Object.entries(body.headers ?? {}),
     });
 
-    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target }, 'Subscription created');
+    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target, signatureScheme: subscription.signatureScheme, headerNames: subscription.headerNames }, 'Subscription created');
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
@@ -68,6 +74,31 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       res.json(subscriptionView(updated));
     });
   }
+
+  handleOperation(router, operations.rotateSubscriptionSecret, [optionalJsonBody, parseJson, idempotent], async (_req, res, input) => {
+    const { id } = input.path;
+    const gracePeriodSeconds = input.body?.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+
+    let rotated;
+    try {
+      rotated = await rotateSigningKey(ctx, id, { secret: input.body?.secret, gracePeriodSeconds });
+    } catch (error) {
+      if (error instanceof InvalidRotationError) {
+        throw HttpProblem.invalid([{ field: `body.${error.field}`, message: error.message }], 422);
+      }
+      if (error instanceof RotationConflictError) {
+        throw new HttpProblem(409, 'Conflict', error.message);
+      }
+      throw error;
+    }
+    if (rotated === null) {
+      throw HttpProblem.notFound('subscription', id);
+    }
+
+    const { subscription, secret } = rotated;
+    ctx.logger.info({ subscriptionId: id, signatureScheme: subscription.signatureScheme, gracePeriodSeconds }, 'Signing key rotated');
+    res.json({ ...subscriptionView(subscription), secret });
+  });
 
   handleOperation(router, operations.deleteSubscription, [], async (_req, res, input) => {
     const { id } = input.path;
