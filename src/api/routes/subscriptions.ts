@@ -14,8 +14,11 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
   const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
-  // A request without a body has no content type at all, and req.is() returns null for it.
-  const optionalJsonBody: RequestHandler = (req, res, next) => (req.is('application/json') === null ? next() : requireJsonBody(req, res, next));
+  // An empty request (no body, or Content-Length: 0, as fetch sends for a POST without one) skips the JSON checks.
+  const optionalJsonBody: RequestHandler = (req, res, next) => {
+    const isEmpty = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+    return isEmpty ? next() : requireJsonBody(req, res, next);
+  };
 
   handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { body } = input;
