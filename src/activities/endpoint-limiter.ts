@@ -16,8 +16,8 @@ export class EndpointConcurrencyLimiter {
   }
 
   /**
-   * Takes a slot for the URL's origin. Returns the function that gives the slot back, to call
-   * exactly once when the attempt ends, or undefined when the origin already has
+   * Takes a slot for the origin. Returns the function that gives the slot back when the attempt
+   * ends (calls after the first do nothing), or undefined when the origin already has
    * `maxPerEndpoint` attempts in flight.
    */
   tryAcquire(origin: string): (() => void) | undefined {

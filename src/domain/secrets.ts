@@ -78,7 +78,7 @@ export class SecretBox {
   }
 }
 
-/** What a sealed value holds: a signing secret or private key, or a subscription's custom headers. */
+/** Field of a sealed value: a signing secret or private key, or a subscription's custom headers. */
 export type SealedField = 'secret' | 'headers';
 
 /** Secrets keep the bare id as their associated data, so ciphertexts stored before fields existed still decrypt. */

@@ -2,8 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { Webhook } from 'standardwebhooks';
 
 /**
- * The two Standard Webhooks signature schemes: `v1` is HMAC-SHA256 with a shared `whsec_` secret,
- * `v1a` is ed25519 with a `whsk_` private key that only Doorbell holds and a `whpk_` public key
+ * The two Standard Webhooks signature schemes. `v1` is HMAC-SHA256 with a shared `whsec_` secret.
+ * `v1a` is ed25519 with a `whsk_` private key that only Doorbell stores and a `whpk_` public key
  * that receivers verify with. Both sign the same content, `{webhook-id}.{webhook-timestamp}.{body}`.
  */
 export const SIGNATURE_SCHEMES = ['v1', 'v1a'] as const;
@@ -19,8 +19,8 @@ export type SigningKey = { scheme: 'v1'; secret: string } | { scheme: 'v1a'; pri
 
 /**
  * Generates an ed25519 key pair. The private key is `whsk_` and the base64 of the 32-byte seed
- * followed by the 32-byte public key (the 64-byte layout of NaCl and libsodium); the public key is
- * `whpk_` and the base64 of its 32 raw bytes.
+ * followed by the 32-byte public key, which is the 64-byte layout of NaCl and libsodium. The
+ * public key is `whpk_` and the base64 of its 32 raw bytes.
  */
 export function generateEd25519KeyPair(): { privateKey: string; publicKey: string } {
   const { privateKey } = generateKeyPairSync('ed25519');
@@ -54,7 +54,7 @@ export function publicKeyObject(publicKey: string): KeyObject {
   return createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') } });
 }
 
-/** The bytes every Standard Webhooks signature covers. */
+/** Builds the bytes every Standard Webhooks signature covers. */
 export function signedContent(webhookId: string, timestampSeconds: number, body: string): Buffer {
   return Buffer.from(`${webhookId}.${timestampSeconds}.${body}`, 'utf8');
 }
@@ -62,7 +62,7 @@ export function signedContent(webhookId: string, timestampSeconds: number, body:
 /**
  * Returns the `webhook-signature` header: one signature per key, space-separated, in the order
  * of `keys`. During a rotation the caller passes the new key and the old one, so a receiver that
- * holds either verifies.
+ * has either one verifies.
  */
 export function signWebhook(keys: readonly SigningKey[], webhookId: string, timestamp: Date, body: string): string {
   const timestampSeconds = Math.floor(timestamp.getTime() / 1000);

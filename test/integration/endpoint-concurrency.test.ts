@@ -10,7 +10,7 @@ const SLOW_EVENTS = 8;
 const FAST_EVENTS = 4;
 
 /**
- * A receiver that holds every request open until `release()`, counting how many it holds at
+ * A receiver that keeps every request open until `release()` and counts how many are open at
  * once. After the release it responds 204 at once, still counting.
  */
 class HangingReceiver {

@@ -19,14 +19,14 @@ class LogCapture extends Writable {
   }
 }
 
-/** The text forms a secret could leak in: as given, its base64 key part, and that key as hex and base64url. */
+/** Returns the text forms a secret could leak in: as given, its base64 key part, and that key as hex and base64url. */
 function formsOfSecret(secret: string): string[] {
   const encoded = secret.slice(secret.indexOf('_') + 1);
   const bytes = Buffer.from(encoded, 'base64');
   return [secret, encoded, bytes.toString('hex'), bytes.toString('base64url')];
 }
 
-/** The forms of a `whsk_` private key: as stored, its base64 part, and its 32-byte seed in base64, base64url (a JWK `d`) and hex. */
+/** Returns the forms of a `whsk_` private key: as stored, its base64 part, and its 32-byte seed in base64, base64url (a JWK `d`) and hex. */
 function formsOfPrivateKey(privateKey: string): string[] {
   const seed = Buffer.from(privateKey.slice('whsk_'.length), 'base64').subarray(0, 32);
   return [...formsOfSecret(privateKey), seed.toString('base64'), seed.toString('base64url'), seed.toString('hex')];
@@ -84,7 +84,7 @@ describe('no secret leaks after a full scenario', () => {
     return response;
   }
 
-  test('secrets, private keys and header tokens stay hidden', async () => {
+  test('no secret in any output', async () => {
     // Subscriptions with a given secret and a custom header, a generated secret, and ed25519.
     const withHeader = await call('POST', '/v1/subscriptions', { target: 'leak/*', url: `${receiver.url}/a`, secret: GIVEN_SECRET, headers: { Authorization: `Bearer ${HEADER_TOKEN}` } }, { 'idempotency-key': 'leak-create-1' });
     const generated = await call('POST', '/v1/subscriptions', { target: 'leak/*', url: `${receiver.url}/fail`, retryWindowDays: 0.00002 });
