@@ -71,6 +71,7 @@ const envSchema = z.object({
       message: 'must be comma-separated CIDR ranges such as 10.1.0.0/16,fd00::/8',
     })
     .optional(),
+  DELIVERY_MAX_CONCURRENT_PER_ENDPOINT: z.coerce.number().int().min(1).max(10_000).default(8),
   DELIVERY_DEFAULT_RETRY_WINDOW_DAYS: z.coerce.number().positive().max(3650).default(30),
   ENDPOINT_DISABLE_AFTER: z
     .string()
@@ -118,6 +119,8 @@ export type Config = {
     allowedCidrs: string[];
     /** A subscription is disabled when every attempt to it has failed for this long. */
     endpointDisableAfterMs: number;
+    /** Attempts one worker process sends to one origin (scheme, host and port) at a time. */
+    maxConcurrentPerEndpoint: number;
   };
   reconciler: { intervalMs: number; minAgeMs: number };
   /** The worker's Prometheus endpoints; a port of 0 turns that endpoint off. */
@@ -189,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dispatchPageSize: e.DISPATCH_PAGE_SIZE,
       endpointDisableAfterMs: parseDurationMs(e.ENDPOINT_DISABLE_AFTER)!,
       catchUpRatePerSecond: e.CATCH_UP_RATE_PER_SECOND,
+      maxConcurrentPerEndpoint: e.DELIVERY_MAX_CONCURRENT_PER_ENDPOINT,
     },
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },

@@ -1,13 +1,15 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
 /**
  * Creates the process logger: JSON lines in production, readable lines when `pretty` is set.
  * Secrets are redacted by path as a second line of defence; code must still never log them.
+ * `destination` receives the JSON lines instead of stdout, as tests do to read them back; it
+ * is ignored when `pretty` is set.
  */
-export function createLogger(options: { level: string; pretty: boolean; name: string }): Logger {
-  return pino({
+export function createLogger(options: { level: string; pretty: boolean; name: string; destination?: DestinationStream }): Logger {
+  const settings = {
     name: options.name,
     level: options.level,
     redact: {
@@ -17,5 +19,6 @@ export function createLogger(options: { level: string; pretty: boolean; name: st
     ...(options.pretty
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
       : {}),
-  });
+  };
+  return options.destination === undefined || options.pretty ? pino(settings) : pino(settings, options.destination);
 }

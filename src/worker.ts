@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities/index.js';
 import { AddressPolicy } from './activities/address-guard.js';
+import { EndpointConcurrencyLimiter } from './activities/endpoint-limiter.js';
 import { WebhookSender } from './activities/send-webhook.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startReconciler } from './domain/reconciler.js';
@@ -56,6 +57,8 @@ export async function createWorker(options: {
   connection: NativeConnection;
   logger: Logger;
   workflowBundle?: { code: string };
+  /** Activities the worker runs at once; the SDK's default (100) when omitted. */
+  maxConcurrentActivityTaskExecutions?: number;
 }): Promise<DoorbellWorker> {
   const { config, services } = options;
   const sender = new WebhookSender({
@@ -70,6 +73,7 @@ export async function createWorker(options: {
     temporal: services.temporal,
     secretBox: services.secretBox,
     sender,
+    limiter: new EndpointConcurrencyLimiter(config.delivery.maxConcurrentPerEndpoint),
     dispatchPageSize: config.delivery.dispatchPageSize,
     retrySchedule: config.delivery.retrySchedule,
     endpointDisableAfterMs: config.delivery.endpointDisableAfterMs,
@@ -85,6 +89,7 @@ export async function createWorker(options: {
     // anyway); after it they are cancelled, and after the force time the worker gives up waiting.
     shutdownGraceTime: config.shutdownGraceMs,
     shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
+    ...(options.maxConcurrentActivityTaskExecutions === undefined ? {} : { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }),
     ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
   });
 

@@ -3,12 +3,15 @@ import { disableIfFailingTooLong, failingStreakStart, recordEndpointFailure, rec
 import { operationalEventsAfter } from '../domain/operational-events.js';
 import { buildWebhookBody } from '../domain/payload.js';
 import type { SecretBox } from '../domain/secrets.js';
+import type { SigningKey } from '../domain/signing-keys.js';
+import type { HeaderPair } from '../domain/subscription-headers.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { AttemptDocument, DeliveryStatus, SubscriptionDocument } from '../store/documents.js';
 import type { Store } from '../store/mongo.js';
 import { planRetry } from '../workflows/retry-schedule.js';
 import { startCatchUpIfWaiting } from './catch-up.js';
 import type { AttemptDeliveryInput, AttemptOutcome } from './types.js';
+import { endpointOrigin, type EndpointConcurrencyLimiter } from './endpoint-limiter.js';
 import type { SendResult, WebhookSender } from './send-webhook.js';
 
 /** Interval of the attempt's heartbeats; the workflow's heartbeat timeout (10 s) must exceed it. */
@@ -19,13 +22,15 @@ const ATTEMPTS_KEPT = 50;
 
 /**
  * Creates the activity that makes one delivery attempt: it loads the event and the subscription,
- * decrypts the secret, signs, sends, and records the attempt with one MongoDB write. The secret
- * lives only in this function's memory; neither the input nor the returned outcome carries it.
+ * takes a slot of the endpoint's concurrency cap, decrypts the signing keys and custom headers,
+ * signs, sends, and records the attempt with one MongoDB write. Keys and header values live only
+ * in this function's memory; neither the input nor the returned outcome carries them.
  */
 export function createAttemptDelivery(deps: {
   store: Store;
   secretBox: SecretBox;
   sender: WebhookSender;
+  limiter: EndpointConcurrencyLimiter;
   metrics: Pick<WorkerMetrics, 'recordAttempt'>;
   /** How long every attempt to a subscription must fail before it is disabled. */
   endpointDisableAfterMs: number;
@@ -67,23 +72,37 @@ export function createAttemptDelivery(deps: {
       return { kind: 'skipped', reason };
     }
 
+    const origin = endpointOrigin(subscription.url);
+    const release = deps.limiter.tryAcquire(origin);
+    if (release === undefined) {
+      // Nothing is written to the delivery: a deferral is not an attempt.
+      log.debug('Delivery deferred: endpoint at its concurrency cap', { ...ids, origin, maxConcurrent: deps.limiter.maxPerEndpoint });
+      deps.metrics.recordAttempt('deferred', null);
+      return { kind: 'deferred', origin, maxConcurrent: deps.limiter.maxPerEndpoint };
+    }
+
     const startedAt = new Date();
-    const secret = decryptSecret(deps.secretBox, subscription);
-    const result: SendResult =
-      secret.ok
+    const material = decryptSigningMaterial(deps.secretBox, subscription);
+    let result: SendResult;
+    try {
+      result = material.ok
         ? await deps.sender.send({
             url: subscription.url,
             method: subscription.method,
             webhookId: delivery._id,
             body: buildWebhookBody(event),
-            secret: secret.value,
-            extraHeaders: {},
+            signingKeys: material.signingKeys,
+            extraHeaders: material.headers,
           })
-        : { kind: 'network-error', error: secret.error, durationMs: 0 };
+        : { kind: 'network-error', error: material.error, durationMs: 0 };
+    } finally {
+      // The exchange with the endpoint is over; the writes below need no slot of its origin.
+      release();
+    }
 
-    let outcome = toOutcome(result, input);
+    let outcome: RecordedOutcome = toOutcome(result, input);
     // NOTE: a request the sender rejects before connecting is observed with its duration of 0 s.
-    deps.metrics.recordAttempt(outcome.kind, secret.ok ? result.durationMs : null);
+    deps.metrics.recordAttempt(outcome.kind, material.ok ? result.durationMs : null);
     // The webhook is sent: from here on, a thrown error would make Temporal retry the activity and
     // send it again. So each write below is retried here, and if the attempt's record still fails,
     // the outcome goes back to the workflow marked unrecorded, which settles the delivery's status.
@@ -156,22 +175,44 @@ async function writePatiently(what: string, ids: Record<string, unknown>, write:
   }
 }
 
+/** The outcomes of an attempt that was made, which are the ones written to the delivery. */
+type RecordedOutcome = Exclude<AttemptOutcome, { kind: 'deferred' }>;
+
+type SigningMaterial = { ok: true; signingKeys: SigningKey[]; headers: Record<string, string> } | { ok: false; error: string };
+
 /**
- * Decrypts a subscription's secret. A failure, such as the wrong DOORBELL_ENCRYPTION_KEY after a
- * misconfigured deploy, counts as a failed attempt rather than an activity error. So it shows on
- * the delivery and follows the retry schedule, and the next attempt after the key is fixed goes through.
+ * Decrypts a subscription's signing keys and custom headers. The key a rotation replaced is
+ * included, after the current one, until its grace period ends. A failure, such as the wrong
+ * DOORBELL_ENCRYPTION_KEY after a misconfigured deploy, counts as a failed attempt rather than an
+ * activity error. So it shows on the delivery and follows the retry schedule, and the next
+ * attempt after the key is fixed goes through.
  */
-function decryptSecret(secretBox: SecretBox, subscription: SubscriptionDocument): { ok: true; value: string } | { ok: false; error: string } {
+function decryptSigningMaterial(secretBox: SecretBox, subscription: SubscriptionDocument): SigningMaterial {
+  const scheme = subscription.signatureScheme ?? 'v1';
+  const toKey = (plaintext: string): SigningKey => (scheme === 'v1a' ? { scheme, privateKey: plaintext } : { scheme, secret: plaintext });
   try {
-    return { ok: true, value: secretBox.decrypt(subscription.secretCiphertext, subscription._id) };
+    const signingKeys = [toKey(secretBox.decrypt(subscription.secretCiphertext, subscription._id))];
+    const previous = subscription.previousKey;
+    if (previous !== undefined && previous !== null && previous.expiresAt.getTime() > Date.now()) {
+      signingKeys.push(toKey(secretBox.decrypt(previous.ciphertext, subscription._id)));
+    }
+
+    const headers: Record<string, string> = {};
+    if (subscription.headersCiphertext !== undefined && subscription.headersCiphertext !== null) {
+      for (const [name, value] of JSON.parse(secretBox.decrypt(subscription.headersCiphertext, subscription._id, 'headers')) as HeaderPair[]) {
+        headers[name] = value;
+      }
+    }
+    return { ok: true, signingKeys, headers };
   } catch (error) {
+    // Only decryption and the JSON of decrypted headers can fail here, and neither message repeats a value.
     const message = (error as Error).message;
-    log.error('Signing secret cannot be decrypted; nothing sent', { subscriptionId: subscription._id, error: message });
+    log.error('Signing key or headers cannot be decrypted; nothing sent', { subscriptionId: subscription._id, error: message });
     return { ok: false, error: `not sent: ${message}` };
   }
 }
 
-function toOutcome(result: SendResult, input: AttemptDeliveryInput): AttemptOutcome {
+function toOutcome(result: SendResult, input: AttemptDeliveryInput): RecordedOutcome {
   if (result.kind === 'response' && result.statusCode >= 200 && result.statusCode < 300) {
     return { kind: 'delivered', statusCode: result.statusCode, durationMs: result.durationMs };
   }
@@ -205,7 +246,7 @@ function toAttemptDocument(result: SendResult, attempt: number, startedAt: Date)
   };
 }
 
-async function recordAttempt(store: Store, deliveryId: string, attempt: AttemptDocument, outcome: AttemptOutcome): Promise<void> {
+async function recordAttempt(store: Store, deliveryId: string, attempt: AttemptDocument, outcome: RecordedOutcome): Promise<void> {
   const { status, statusReason, nextAttemptAt } = deliveryStateAfter(outcome);
   await store.deliveries.updateOne(
     { _id: deliveryId },
@@ -217,7 +258,7 @@ async function recordAttempt(store: Store, deliveryId: string, attempt: AttemptD
   );
 }
 
-function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; statusReason: string | null; nextAttemptAt: Date | null } {
+function deliveryStateAfter(outcome: RecordedOutcome): { status: DeliveryStatus; statusReason: string | null; nextAttemptAt: Date | null } {
   switch (outcome.kind) {
     case 'delivered':
       return { status: 'succeeded', statusReason: null, nextAttemptAt: null };
@@ -227,6 +268,7 @@ function deliveryStateAfter(outcome: AttemptOutcome): { status: DeliveryStatus; 
       return { status: 'aborted', statusReason: `endpoint responded HTTP ${outcome.statusCode} with webhook-delivery: abort`, nextAttemptAt: null };
     case 'skipped':
       return { status: 'cancelled', statusReason: outcome.reason, nextAttemptAt: null };
+
     case 'failed':
       return outcome.plan.kind === 'give-up'
         ? { status: 'failed', statusReason: outcome.plan.reason, nextAttemptAt: null }
@@ -240,7 +282,7 @@ function describeFailure(outcome: Extract<AttemptOutcome, { kind: 'failed' }>): 
   return outcome.statusCode === null ? `network error: ${outcome.error}` : `endpoint responded HTTP ${outcome.statusCode}`;
 }
 
-function logOutcome(outcome: AttemptOutcome, ids: Record<string, unknown>): void {
+function logOutcome(outcome: RecordedOutcome, ids: Record<string, unknown>): void {
   switch (outcome.kind) {
     case 'delivered':
       log.info('Webhook delivered', { ...ids, statusCode: outcome.statusCode, durationMs: outcome.durationMs });

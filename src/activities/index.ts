@@ -6,6 +6,7 @@ import type { RetrySchedule } from '../workflows/retry-schedule.js';
 import { createAttemptDelivery } from './attempt-delivery.js';
 import { createWakeWaitingDeliveries } from './catch-up.js';
 import { createEmitOperationalEvents } from './emit-operational-events.js';
+import type { EndpointConcurrencyLimiter } from './endpoint-limiter.js';
 import { createFinishDelivery } from './finish-delivery.js';
 import { createMarkSuperseded } from './mark-superseded.js';
 import { createRunBulkOperationPage } from './run-bulk-operation-page.js';
@@ -17,6 +18,7 @@ export interface ActivityDependencies {
   temporal: TemporalTarget;
   secretBox: SecretBox;
   sender: WebhookSender;
+  limiter: EndpointConcurrencyLimiter;
   dispatchPageSize: number;
   metrics: WorkerMetrics;
   retrySchedule: RetrySchedule;
@@ -33,6 +35,7 @@ export function createActivities(deps: ActivityDependencies) {
       store: deps.store,
       secretBox: deps.secretBox,
       sender: deps.sender,
+      limiter: deps.limiter,
       metrics: deps.metrics,
       endpointDisableAfterMs: deps.endpointDisableAfterMs,
       catchUp: { store: deps.store, temporal: deps.temporal, catchUpRatePerSecond: deps.catchUpRatePerSecond },

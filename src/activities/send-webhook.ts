@@ -1,5 +1,5 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
-import { Webhook } from 'standardwebhooks';
+import { signWebhook, type SigningKey } from '../domain/signing-keys.js';
 import { checkLiteralHost, createGuardedLookup, type AddressPolicy } from './address-guard.js';
 
 /** Bytes of a receiver's response that are read at most; the rest is discarded unread. */
@@ -12,7 +12,9 @@ export interface SignedRequest {
   method: 'POST' | 'PUT' | 'PATCH';
   webhookId: string;
   body: string;
-  secret: string;
+  /** One signature per key goes into `webhook-signature`: the current key first, then a rotated one in its grace period. */
+  signingKeys: SigningKey[];
+  /** The subscription's custom headers, validated when it was created; Doorbell's own headers override them. */
   extraHeaders: Record<string, string>;
 }
 
@@ -45,7 +47,7 @@ export class WebhookSender {
     }
 
     const timestamp = new Date();
-    const signature = new Webhook(signed.secret).sign(signed.webhookId, timestamp, signed.body);
+    const signature = signWebhook(signed.signingKeys, signed.webhookId, timestamp, signed.body);
     const startedAt = performance.now();
 
     try {

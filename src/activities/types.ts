@@ -28,6 +28,11 @@ export type AttemptOutcome = (
   | { kind: 'aborted'; statusCode: number; durationMs: number }
   /** The subscription was paused, disabled or deleted before this attempt, so nothing was sent. */
   | { kind: 'skipped'; reason: string }
+  /**
+   * The endpoint's origin already had the maximum of concurrent attempts in this worker. Nothing
+   * was sent and no attempt was counted, and the workflow tries again after a short wait.
+   */
+  | { kind: 'deferred'; origin: string; maxConcurrent: number }
   | {
       kind: 'failed';
       statusCode: number | null;

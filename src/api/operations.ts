@@ -13,9 +13,10 @@ import {
   readinessResponse,
   recordResponse,
   recordWrittenResponse,
+  rotatedSecretResponse,
   subscriptionResponse,
 } from './response-schemas.js';
-import { createSubscriptionBody, idParam, listDeliveriesQuery, listSubscriptionsQuery, lookupBody, recordBody, recordParams, recoverBody, replayBody } from './schemas.js';
+import { createSubscriptionBody, idParam, listDeliveriesQuery, listSubscriptionsQuery, lookupBody, recordBody, recordParams, recoverBody, replayBody, rotateSecretBody } from './schemas.js';
 
 /**
  * The route registry: every HTTP operation of the API, declared once. routes/*.ts mount each
@@ -145,7 +146,8 @@ export const operations = {
     tags: ['Subscriptions'],
     summary: 'Create a subscription',
     description:
-      'Creates a subscription to one record (`kind/id`), to every record of a kind (`kind/*`), or to the operational events of the subscriptions that name it (`operational`). Every call creates a new one.',
+      'Creates a subscription to one record (`kind/id`), to every record of a kind (`kind/*`), or to the operational events of the subscriptions that name it (`operational`). Every call creates a new one. ' +
+      'With `signature: {"scheme": "v1a"}` deliveries are signed with a generated ed25519 key instead of a shared secret.',
     request: { body: createSubscriptionBody },
     responses: {
       201: json('The subscription, with its signing secret.', createdSubscriptionResponse, locationHeader('/v1/subscriptions/sub_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
@@ -209,6 +211,26 @@ export const operations = {
       200: json('The active subscription.', subscriptionResponse),
       400: invalidPathOrQuery,
       404: problem('No subscription has this id, or it was deleted.'),
+      ...storeErrors,
+    },
+  },
+
+  rotateSubscriptionSecret: {
+    idempotent: true,
+    method: 'post',
+    path: '/v1/subscriptions/{id}/secret/rotate',
+    tags: ['Subscriptions'],
+    summary: 'Rotate the signing secret',
+    description:
+      'Replaces the signing secret (v1) or the ed25519 key pair (v1a). For `gracePeriodSeconds` (default 86400) every delivery carries two signatures, ' +
+      'the new one first, so a receiver holding either key verifies. Rotating again during a grace period drops the oldest key at once: only the ' +
+      'current key and the one it replaced ever sign.',
+    request: { path: idParam, body: rotateSecretBody },
+    responses: {
+      200: json('The subscription with its new secret, which no later response repeats.', rotatedSecretResponse),
+      ...bodyErrors,
+      404: problem('No subscription has this id, or it was deleted.'),
+      409: problem('Another rotation of this subscription ran at the same time; send the request again.'),
       ...storeErrors,
     },
   },

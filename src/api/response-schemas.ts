@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
+import { SIGNATURE_SCHEMES } from '../domain/signing-keys.js';
 import { DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS } from '../store/documents.js';
 import { deliveryMode, deliveryOrdering, recordKey, signingSecret, subscriptionTarget } from './schemas.js';
 
@@ -46,6 +47,15 @@ export const subscriptionResponse = z
     target: subscriptionTarget,
     url: z.string().meta({ description: 'Callback URL.', example: 'https://example.com/hooks/orders' }),
     method: z.enum(HTTP_METHODS),
+    signature: z
+      .strictObject({
+        scheme: z.enum(SIGNATURE_SCHEMES).meta({ description: '`v1` (HMAC-SHA256, `whsec_` secret) or `v1a` (ed25519, `whpk_` public key).' }),
+        publicKey: z.string().nullable().meta({ description: 'The `whpk_` public key that verifies a v1a subscription\'s deliveries; null for v1.', example: null }),
+        previousKeyExpiresAt: timestamp.nullable().meta({ description: 'While the key replaced by the last rotation still signs, when it stops; otherwise null.' }),
+        previousPublicKey: z.string().nullable().meta({ description: 'The replaced `whpk_` public key of a v1a subscription while it still signs; otherwise null.', example: null }),
+      })
+      .meta({ description: 'How deliveries are signed. Secrets and private keys never appear here.' }),
+    headerNames: z.array(z.string()).meta({ description: 'Names of the custom headers added to each delivery; their values are never returned.', example: ['Authorization'] }),
     status: z.enum(['active', 'paused', 'disabled']).meta({ description: '`disabled` after the receiver responded 410 Gone, or after every attempt failed for `ENDPOINT_DISABLE_AFTER`.' }),
     statusReason: z.string().nullable().meta({ description: 'Why the subscription was disabled, or null.' }),
     retryWindowDays: z.number().nullable().meta({ description: 'Days each delivery is retried, or null to retry without end.', example: 30 }),
@@ -62,8 +72,14 @@ export const subscriptionResponse = z
 const secretOnce = signingSecret.meta({ description: 'The signing secret. Only the response that created the subscription contains it.' });
 
 export const createdSubscriptionResponse = subscriptionResponse
-  .extend({ secret: secretOnce })
+  .extend({ secret: secretOnce.nullable().meta({ description: 'The `whsec_` signing secret, which no later response repeats; null for a v1a subscription, which has none.' }) })
   .meta({ id: 'CreatedSubscription', description: 'A new subscription with its signing secret, which no later response repeats.' });
+
+export const rotatedSecretResponse = subscriptionResponse
+  .extend({
+    secret: secretOnce.nullable().meta({ description: 'The new `whsec_` secret, which no later response repeats; null for a v1a subscription, whose new public key is `signature.publicKey`.' }),
+  })
+  .meta({ id: 'RotatedSecret', description: 'The subscription after the rotation, with its new secret.' });
 
 export const lookupFoundResponse = z
   .strictObject({

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { RECORD_KEY_PATTERN, RECORD_KEY_RULE } from '../domain/ids.js';
 import { describeInvalidSecret } from '../domain/secrets.js';
+import { SIGNATURE_SCHEMES } from '../domain/signing-keys.js';
+import { findHeaderIssues, MAX_HEADER_VALUE_LENGTH, MAX_HEADERS, MAX_HEADERS_TOTAL_BYTES } from '../domain/subscription-headers.js';
 import { DELIVERY_MODES, DELIVERY_ORDERINGS, DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS, OPERATIONAL_EVENT_TYPES, OPERATIONAL_TARGET, RECORD_EVENT_TYPES, isOperationalEventType, type EventType } from '../store/documents.js';
 
 const MAX_URL_LENGTH = 2048;
@@ -119,6 +121,41 @@ export const deliveryMode = z.enum(DELIVERY_MODES, { message: `must be one of ${
     '`latest` lets a newer version of a record replace a delivery of an older one that is still pending, which then ends as `superseded`. It also delivers each record in version order. `every-event` delivers every version.',
 });
 
+/**
+ * Custom headers of a subscription. JSON.parse keeps a `__proto__` key as an own property, but
+ * zod's record drops it without an issue, so the preprocess step rejects it first.
+ */
+export const subscriptionHeaders = z
+  .preprocess(
+    (value, ctx) => {
+      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+        ctx.issues.push({ code: 'custom', message: 'header name __proto__ is not allowed; remove it', path: ['__proto__'], input: value });
+      }
+      return value;
+    },
+    z.record(z.string(), z.string({ message: 'header value must be a string' }), { message: 'must be an object of header names and string values' }),
+  )
+  .superRefine((headers, ctx) => {
+    for (const issue of findHeaderIssues(headers)) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.name === undefined ? [] : [issue.name] });
+    }
+  })
+  .meta({
+    description:
+      `Headers added to every delivery, such as a token the receiver checks: at most ${MAX_HEADERS}, names are HTTP tokens, values at most ${MAX_HEADER_VALUE_LENGTH} ` +
+      `visible ASCII characters, ${MAX_HEADERS_TOTAL_BYTES} bytes in all. Host, Content-Type, Content-Length, Content-Encoding, User-Agent, Expect, hop-by-hop ` +
+      'headers, Proxy-* and webhook-* are rejected. Values are stored encrypted and never returned; responses list the names only.',
+    example: { Authorization: 'Bearer rcv_token_123', 'X-Tenant': 'acme' },
+  });
+
+const signatureOptions = z
+  .strictObject({
+    scheme: z.enum(SIGNATURE_SCHEMES, { message: `must be one of ${SIGNATURE_SCHEMES.join(', ')}` }).meta({
+      description: '`v1`: HMAC-SHA256 with a shared `whsec_` secret. `v1a`: ed25519; Doorbell keeps the private key and returns the `whpk_` public key.',
+    }),
+  })
+  .meta({ description: 'Signature scheme of the deliveries. Omit it for `v1`.' });
+
 export const createSubscriptionBody = callbackBody
   .extend({
     target: subscriptionTarget,
@@ -128,9 +165,14 @@ export const createSubscriptionBody = callbackBody
     }),
     ordering: deliveryOrdering.default('none'),
     mode: deliveryMode.default('every-event'),
+    headers: subscriptionHeaders.optional(),
+    signature: signatureOptions.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
+    if (body.signature?.scheme === 'v1a' && body.secret !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'must be omitted when signature.scheme is v1a, because Doorbell generates the ed25519 key pair' });
+    }
     const isOperational = body.target === OPERATIONAL_TARGET;
     const misfits = (body.eventTypes ?? []).filter((type) => isOperationalEventType(type) !== isOperational);
     if (misfits.length > 0) {
@@ -194,6 +236,22 @@ export const replayBody = z
       ctx.addIssue({ code: 'custom', path: ['since'], message: 'applies only to kind; a record replay sends every event of the record' });
     }
   });
+
+export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 60 * 60;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 24 * 60 * 60;
+
+export const rotateSecretBody = z
+  .strictObject({
+    secret: signingSecret.optional().meta({ description: 'New `whsec_` secret of a `v1` subscription. When omitted, Doorbell generates one. Not allowed for `v1a`.' }),
+    gracePeriodSeconds: z
+      .int({ message: `must be a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}` })
+      .min(0, `must be a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`)
+      .max(MAX_GRACE_PERIOD_SECONDS, `must be at most ${MAX_GRACE_PERIOD_SECONDS} seconds (30 days)`)
+      .default(DEFAULT_GRACE_PERIOD_SECONDS)
+      .meta({ description: 'Seconds the replaced secret or key keeps signing beside the new one; 0 drops it at once.', example: DEFAULT_GRACE_PERIOD_SECONDS }),
+  })
+  .optional()
+  .meta({ description: 'Optional. An empty request rotates to a generated secret with a grace period of 24 hours.' });
 
 const limit = z.coerce
   .number({ message: 'must be an integer from 1 to 100' })

@@ -16,12 +16,26 @@ export function recordView(latest: EventDocument) {
   };
 }
 
+/**
+ * Shows a subscription with its public signing details: the scheme, a v1a subscription's public
+ * keys, and when the key replaced by the last rotation stops signing. Custom headers appear by
+ * name only, because their values may be credentials.
+ */
 export function subscriptionView(subscription: SubscriptionDocument) {
+  const previous = subscription.previousKey;
+  const isPreviousActive = previous !== undefined && previous !== null && previous.expiresAt.getTime() > Date.now();
   return {
     id: subscription._id,
     target: subscription.target,
     url: subscription.url,
     method: subscription.method,
+    signature: {
+      scheme: subscription.signatureScheme ?? 'v1',
+      publicKey: subscription.publicKey ?? null,
+      previousKeyExpiresAt: isPreviousActive ? previous.expiresAt : null,
+      previousPublicKey: isPreviousActive ? previous.publicKey : null,
+    },
+    headerNames: subscription.headerNames ?? [],
     status: subscription.status,
     statusReason: subscription.statusReason,
     retryWindowDays: subscription.retryWindowDays,

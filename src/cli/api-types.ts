@@ -27,6 +27,8 @@ export interface Subscription {
   target: string;
   url: string;
   method: string;
+  signature: { scheme: 'v1' | 'v1a'; publicKey: string | null; previousKeyExpiresAt: string | null; previousPublicKey: string | null };
+  headerNames: string[];
   status: string;
   statusReason: string | null;
   retryWindowDays: number | null;
@@ -34,9 +36,14 @@ export interface Subscription {
   updatedAt: string;
 }
 
-/** The response that created a subscription, the only one with its signing secret. */
+/** The response that created a subscription, the only one with its signing secret; null for v1a. */
 export interface CreatedSubscription extends Subscription {
-  secret: string;
+  secret: string | null;
+}
+
+/** The response of a rotation, the only one with the new secret; null for v1a, whose new key is `signature.publicKey`. */
+export interface RotatedSecret extends Subscription {
+  secret: string | null;
 }
 
 export interface Delivery {

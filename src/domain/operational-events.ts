@@ -42,6 +42,7 @@ export function operationalEventsAfter(options: {
     case 'delivered':
     case 'aborted':
     case 'skipped':
+    case 'deferred':
       return [];
     default:
       return assertNever(outcome);

@@ -39,8 +39,9 @@ const IV_BYTES = 12;
 const AUTH_TAG_BYTES = 16;
 
 /**
- * Encrypts signing secrets at rest with AES-256-GCM. The subscription id is bound as additional
- * authenticated data, so a ciphertext copied onto another subscription fails to decrypt.
+ * Encrypts signing secrets at rest with AES-256-GCM. The subscription id, and the field name for
+ * values other than the secret, are bound as additional authenticated data. So a ciphertext copied
+ * onto another subscription, or into another field of the same one, fails to decrypt.
  */
 export class SecretBox {
   constructor(private readonly key: Buffer) {
@@ -49,30 +50,38 @@ export class SecretBox {
     }
   }
 
-  encrypt(plaintext: string, subscriptionId: string): string {
+  encrypt(plaintext: string, subscriptionId: string, field: SealedField = 'secret'): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv(CIPHER, this.key, iv);
-    cipher.setAAD(Buffer.from(subscriptionId));
+    cipher.setAAD(associatedData(subscriptionId, field));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
     return [CIPHERTEXT_VERSION, iv, tag, ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64'))).join('.');
   }
 
   /** @throws Error when the value was not produced by this key for this subscription. */
-  decrypt(sealed: string, subscriptionId: string): string {
+  decrypt(sealed: string, subscriptionId: string, field: SealedField = 'secret'): string {
     const [version, iv, tag, ciphertext] = sealed.split('.');
     if (version !== CIPHERTEXT_VERSION || iv === undefined || tag === undefined || ciphertext === undefined) {
-      throw new Error(`cannot decrypt the secret of subscription ${subscriptionId}: unknown format`);
+      throw new Error(`cannot decrypt the ${field} of subscription ${subscriptionId}: unknown format`);
     }
 
     // Without authTagLength, Node's GCM accepts a tag cut to 4 bytes, which is far easier to forge.
     const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(iv, 'base64'), { authTagLength: AUTH_TAG_BYTES });
-    decipher.setAAD(Buffer.from(subscriptionId));
+    decipher.setAAD(associatedData(subscriptionId, field));
     try {
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
     } catch {
-      throw new Error(`cannot decrypt the secret of subscription ${subscriptionId}: wrong DOORBELL_ENCRYPTION_KEY or tampered data`);
+      throw new Error(`cannot decrypt the ${field} of subscription ${subscriptionId}: wrong DOORBELL_ENCRYPTION_KEY or tampered data`);
     }
   }
+}
+
+/** Field of a sealed value: a signing secret or private key, or a subscription's custom headers. */
+export type SealedField = 'secret' | 'headers';
+
+/** Secrets keep the bare id as their associated data, so ciphertexts stored before fields existed still decrypt. */
+function associatedData(subscriptionId: string, field: SealedField): Buffer {
+  return Buffer.from(field === 'secret' ? subscriptionId : `${subscriptionId}#${field}`);
 }

@@ -6,6 +6,8 @@ import { isDuplicateKeyError, type Store } from '../store/mongo.js';
 import type { TemporalTarget } from '../temporal/start-workflows.js';
 import { newSubscriptionId } from './ids.js';
 import { generateSigningSecret, type SecretBox } from './secrets.js';
+import { generateEd25519KeyPair, type SignatureScheme } from './signing-keys.js';
+import type { HeaderPair } from './subscription-headers.js';
 
 export interface SubscriptionRequest {
   target: string;
@@ -23,11 +25,14 @@ export interface SubscriptionRequest {
   ordering?: DeliveryOrdering;
   /** Defaults to `every-event`. */
   mode?: DeliveryMode;
+  /** `v1` when omitted. A v1a subscription gets a generated ed25519 key pair and takes no `secret`. */
+  signatureScheme?: SignatureScheme;
+  headers?: HeaderPair[];
 }
 
 export interface CreatedSubscription {
   subscription: SubscriptionDocument;
-  /** The plaintext secret, present only when this call created the subscription. */
+  /** The plaintext `whsec_` secret, present only when this call created a v1 subscription. */
   secret: string | null;
   created: boolean;
 }
@@ -84,7 +89,9 @@ function reuse(deps: Deps, existing: SubscriptionDocument, request: Subscription
 }
 
 async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: string, dedupeKey: string): Promise<CreatedSubscription> {
-  const secret = request.secret ?? generateSigningSecret();
+  const scheme = request.signatureScheme ?? 'v1';
+  const key = newSigningKey(scheme, request.secret);
+  const headers = request.headers ?? [];
   const now = new Date();
   const subscription: SubscriptionDocument = {
     _id: id,
@@ -93,7 +100,12 @@ async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: 
     recordId: request.recordId,
     url: request.url,
     method: request.method,
-    secretCiphertext: deps.secretBox.encrypt(secret, id),
+    signatureScheme: scheme,
+    secretCiphertext: deps.secretBox.encrypt(key.sealed, id),
+    publicKey: key.publicKey,
+    previousKey: null,
+    headersCiphertext: headers.length === 0 ? null : deps.secretBox.encrypt(JSON.stringify(headers), id, 'headers'),
+    headerNames: headers.map(([name]) => name),
     status: 'active',
     statusReason: null,
     retryWindowDays: request.retryWindowDays,
@@ -106,7 +118,83 @@ async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: 
     updatedAt: now,
   };
   await deps.store.subscriptions.insertOne(subscription);
-  return { subscription, secret, created: true };
+  return { subscription, secret: key.secret, created: true };
+}
+
+/**
+ * Makes a new signing key: for v1 the given `whsec_` secret or a generated one, for v1a a new
+ * ed25519 key pair. `sealed` is what gets encrypted, `secret` what the caller may see once.
+ */
+function newSigningKey(scheme: SignatureScheme, givenSecret: string | undefined): { sealed: string; secret: string | null; publicKey: string | null } {
+  if (scheme === 'v1a') {
+    const pair = generateEd25519KeyPair();
+    return { sealed: pair.privateKey, secret: null, publicKey: pair.publicKey };
+  }
+  const secret = givenSecret ?? generateSigningSecret();
+  return { sealed: secret, secret, publicKey: null };
+}
+
+/** Error raised when a rotation request does not fit the subscription; `field` names the request field. */
+export class InvalidRotationError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidRotationError';
+  }
+}
+
+/** Error raised when another request changed the subscription's key while this rotation ran. */
+export class RotationConflictError extends Error {
+  constructor(readonly subscriptionId: string) {
+    super(`the signing key of subscription ${subscriptionId} changed while it was being rotated; send the request again`);
+    this.name = 'RotationConflictError';
+  }
+}
+
+/**
+ * Replaces a subscription's signing secret (v1) or key pair (v1a). The replaced one keeps signing
+ * beside the new one for `gracePeriodSeconds`, so receivers can switch without missing a webhook.
+ * Only one replaced key is kept: rotating again during a grace period drops the older one at once.
+ * Returns null when no subscription has this id (deleted ones count as absent).
+ *
+ * @throws InvalidRotationError when a secret is given for a v1a subscription, or equals the current one.
+ * @throws RotationConflictError when a concurrent rotation changed the key first.
+ */
+export async function rotateSigningKey(
+  deps: Deps,
+  subscriptionId: string,
+  options: { secret: string | undefined; gracePeriodSeconds: number },
+): Promise<CreatedSubscription | null> {
+  const current = await deps.store.subscriptions.findOne({ _id: subscriptionId, status: { $ne: 'deleted' } });
+  if (current === null) {
+    return null;
+  }
+
+  const scheme = current.signatureScheme ?? 'v1';
+  if (scheme === 'v1a' && options.secret !== undefined) {
+    throw new InvalidRotationError('secret', 'must be omitted for a v1a subscription, because Doorbell generates its ed25519 key pair');
+  }
+  if (options.secret !== undefined && deps.secretBox.decrypt(current.secretCiphertext, current._id) === options.secret) {
+    throw new InvalidRotationError('secret', 'must differ from the current secret; omit it to have one generated');
+  }
+
+  const key = newSigningKey(scheme, options.secret);
+  const now = new Date();
+  const previousKey = options.gracePeriodSeconds === 0 ? null : { ciphertext: current.secretCiphertext, publicKey: current.publicKey ?? null, expiresAt: new Date(now.getTime() + options.gracePeriodSeconds * 1000) };
+
+  // Matching the old ciphertext makes two concurrent rotations fail one of them instead of losing a key.
+  // NOTE: FerretDB runs an update as a read and a write, so there the guard narrows the race but does not close it.
+  const updated = await deps.store.subscriptions.findOneAndUpdate(
+    { _id: subscriptionId, status: { $ne: 'deleted' }, secretCiphertext: current.secretCiphertext },
+    { $set: { secretCiphertext: deps.secretBox.encrypt(key.sealed, subscriptionId), publicKey: key.publicKey, previousKey, updatedAt: now } },
+    { returnDocument: 'after' },
+  );
+  if (updated === null) {
+    throw new RotationConflictError(subscriptionId);
+  }
+  return { subscription: updated, secret: key.secret, created: false };
 }
 
 function lookupDedupeKey(request: SubscriptionRequest): string {

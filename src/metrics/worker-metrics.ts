@@ -6,7 +6,7 @@ import type { Store } from '../store/mongo.js';
 /** Outcome of one delivery attempt, as the attemptDelivery activity reports it. */
 export type AttemptOutcomeKind = AttemptOutcome['kind'];
 
-const ATTEMPT_OUTCOMES: readonly AttemptOutcomeKind[] = ['delivered', 'failed', 'gone', 'aborted', 'skipped'];
+const ATTEMPT_OUTCOMES: readonly AttemptOutcomeKind[] = ['delivered', 'failed', 'gone', 'aborted', 'skipped', 'deferred'];
 
 /** Deliveries that have not ended. Ended ones (succeeded, failed, cancelled) grow without bound and are not counted. */
 const OPEN_DELIVERY_STATUSES = ['pending', 'retrying'] as const;
@@ -30,7 +30,7 @@ export class WorkerMetrics {
 
   readonly attempts = new Counter({
     name: 'doorbell_delivery_attempts_total',
-    help: 'Delivery attempts by outcome: delivered (2xx), failed (any other response, network error or timeout), gone (410), aborted (the receiver sent `webhook-delivery: abort`), skipped (subscription no longer active, nothing sent).',
+    help: 'Delivery attempts by outcome: delivered (2xx), failed (any other response, network error or timeout), gone (410), aborted (the receiver sent `webhook-delivery: abort`), skipped (subscription no longer active, nothing sent), deferred (endpoint at its concurrency cap, nothing sent, tried again shortly).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -5,6 +5,10 @@
  */
 import express, { type RequestHandler } from 'express';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { hasValidAsymmetricSignature, PUBLIC_KEY_PREFIX } from '../domain/signing-keys.js';
+
+/** How far `webhook-timestamp` may be from the receiver's clock, the Standard Webhooks default. */
+const TIMESTAMP_TOLERANCE_IN_SECONDS = 5 * 60;
 
 /** A record event. `record` is null in a `record.deleted` event. Operational events carry other `data`. */
 export interface WebhookEvent<TRecord = unknown> {
@@ -59,7 +63,8 @@ export class WebhookRejectedError extends Error {
 }
 
 /**
- * Verifies a webhook and returns its event.
+ * Verifies a webhook and returns its event. `secret` is the subscription's `whsec_` secret, or
+ * for a subscription with ed25519 signatures its `whpk_` public key, which checks the `v1a` entries.
  *
  * @throws WebhookRejectedError when a header is missing, the timestamp is outside the tolerance
  * (5 minutes, the Standard Webhooks default), the signature does not match, or the body is not an event.
@@ -80,7 +85,9 @@ export function verifyWebhook<TRecord = unknown>(secret: string, rawBody: string
 
   let payload: unknown;
   try {
-    payload = new Webhook(secret).verify(rawBody.toString(), webhookHeaders as Record<string, string>);
+    payload = secret.startsWith(PUBLIC_KEY_PREFIX)
+      ? verifyAsymmetric(secret, rawBody.toString(), webhookHeaders as Record<string, string>)
+      : new Webhook(secret).verify(rawBody.toString(), webhookHeaders as Record<string, string>);
   } catch (error) {
     if (error instanceof WebhookVerificationError && /timestamp/i.test(error.message)) {
       throw new WebhookRejectedError('stale-timestamp', 400, `webhook-timestamp is outside the accepted window: ${error.message}`);
@@ -95,6 +102,25 @@ export function verifyWebhook<TRecord = unknown>(secret: string, rawBody: string
     throw new WebhookRejectedError('invalid-payload', 400, 'body is not a Doorbell event: expected type, timestamp and data');
   }
   return payload as WebhookEvent<TRecord>;
+}
+
+/**
+ * Verifies the `v1a` (ed25519) signatures of a webhook with a `whpk_` public key, raising the
+ * same errors as the standardwebhooks package, whose JavaScript version checks `v1` only (1.3.0).
+ */
+function verifyAsymmetric(publicKey: string, body: string, headers: Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string>): unknown {
+  const timestampSeconds = Number(headers['webhook-timestamp']);
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  if (nowSeconds - timestampSeconds > TIMESTAMP_TOLERANCE_IN_SECONDS) {
+    throw new WebhookVerificationError('Message timestamp too old');
+  }
+  if (timestampSeconds - nowSeconds > TIMESTAMP_TOLERANCE_IN_SECONDS) {
+    throw new WebhookVerificationError('Message timestamp too new');
+  }
+  if (!hasValidAsymmetricSignature(publicKey, headers['webhook-id'], timestampSeconds, body, headers['webhook-signature'])) {
+    throw new WebhookVerificationError('No matching signature found');
+  }
+  return body.length === 0 ? undefined : (JSON.parse(body) as unknown);
 }
 
 /**

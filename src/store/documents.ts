@@ -1,5 +1,7 @@
 /** The shapes of Doorbell's MongoDB documents. Ids are strings so they read the same in logs, URLs and Temporal. */
 
+import type { SignatureScheme } from '../domain/signing-keys.js';
+
 export const RECORD_EVENT_TYPES = ['record.created', 'record.updated', 'record.deleted'] as const;
 export type RecordEventType = (typeof RECORD_EVENT_TYPES)[number];
 
@@ -64,8 +66,21 @@ export interface SubscriptionDocument {
   recordId: string | null;
   url: string;
   method: HttpMethod;
-  /** The signing secret, encrypted with AES-256-GCM; never returned by the API after creation. */
+  /** Absent on subscriptions stored before ed25519 signatures existed, which all use `v1`. */
+  signatureScheme?: SignatureScheme;
+  /**
+   * The `whsec_` secret (v1) or `whsk_` private key (v1a), encrypted with AES-256-GCM. The API
+   * returns a secret only in the response that created or rotated it, and a private key never.
+   */
   secretCiphertext: string;
+  /** The `whpk_` public key of a v1a subscription; it is public, so it is stored and shown as is. */
+  publicKey?: string | null;
+  /** The secret or key that the last rotation replaced; it signs beside the current one until it expires. */
+  previousKey?: PreviousSigningKey | null;
+  /** The custom headers as encrypted JSON `[name, value]` pairs, because values may be credentials. */
+  headersCiphertext?: string | null;
+  /** The names of the custom headers, shown by the API in place of the values. */
+  headerNames?: string[];
   status: SubscriptionStatus;
   statusReason: string | null;
   /** How long a delivery is retried; null retries until it succeeds or the subscription stops. */
@@ -93,6 +108,14 @@ export interface SubscriptionDocument {
 
 export const DELIVERY_ORDERINGS = ['none', 'per-record'] as const;
 export type DeliveryOrdering = (typeof DELIVERY_ORDERINGS)[number];
+
+export interface PreviousSigningKey {
+  /** Encrypted like `secretCiphertext`, with the same associated data. */
+  ciphertext: string;
+  publicKey: string | null;
+  expiresAt: Date;
+}
+
 
 export const DELIVERY_MODES = ['every-event', 'latest'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];

@@ -41,8 +41,25 @@ const BOOKKEEPING_OPTIONS = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } as const;
 
-/** Attempts per run before the workflow continues as new, which keeps a years-long retry history small. */
+/**
+ * Attempts per run before the workflow continues as new, which keeps a years-long retry history
+ * small. Deferrals count too, since each one adds an activity and a timer to the history.
+ */
 const ATTEMPTS_PER_RUN = 100;
+
+/** Wait after a deferral before the first jitter; it doubles with each deferral in a row, up to the maximum. */
+const DEFERRAL_BASE_DELAY_MS = 1_000;
+const DEFERRAL_MAX_DELAY_MS = 10_000;
+
+/**
+ * Returns the wait after the n-th deferral in a row: the doubled base delay scaled by a random
+ * factor from 0.5 to 1.5, so deliveries deferred together do not all come back at once. The
+ * workflow's Math.random is seeded by Temporal, so a replay computes the same delay.
+ */
+function deferralDelayMs(consecutiveDeferrals: number): number {
+  const baseMs = Math.min(DEFERRAL_BASE_DELAY_MS * 2 ** (consecutiveDeferrals - 1), DEFERRAL_MAX_DELAY_MS);
+  return Math.round(baseMs * (0.5 + Math.random()));
+}
 
 const { attemptDelivery } = proxyActivities<Activities>(ATTEMPT_OPTIONS);
 const { finishDelivery, emitOperationalEvents } = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
@@ -81,6 +98,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     }
   });
 
+  let consecutiveDeferrals = 0;
   try {
     for (let attemptsThisRun = 0; ; attemptsThisRun++) {
       if (supersededBy !== null) {
@@ -105,7 +123,18 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         await emitOperationalEvents({ deliveryId: input.deliveryId, events: outcome.operationalEvents });
       }
 
+      if (outcome.kind !== 'deferred') {
+        consecutiveDeferrals = 0;
+      }
       switch (outcome.kind) {
+        case 'deferred':
+          // Nothing was sent, so the attempt is not counted and the next try keeps its number.
+          attemptsMade--;
+          attempt = previousAttempts + attemptsMade;
+          consecutiveDeferrals++;
+          log.debug('Delivery deferred: endpoint at its concurrency cap', { deliveryId: input.deliveryId, origin: outcome.origin, consecutiveDeferrals });
+          await condition(() => supersededBy !== null, deferralDelayMs(consecutiveDeferrals));
+          break;
         case 'delivered':
           return await settle(input.deliveryId, outcome, 'succeeded', attempt, null);
         case 'gone':

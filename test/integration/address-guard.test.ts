@@ -21,7 +21,7 @@ describe('sender address guard', () => {
   function sendTo(url: string, allowedCidrs: string[]) {
     const sender = new WebhookSender({ timeoutMs: 2000, userAgent: 'test', addressPolicy: new AddressPolicy(allowedCidrs) });
     return sender
-      .send({ url, method: 'POST', webhookId: 'msg_guard', body: '{}', secret: generateSigningSecret(), extraHeaders: {} })
+      .send({ url, method: 'POST', webhookId: 'msg_guard', body: '{}', signingKeys: [{ scheme: 'v1', secret: generateSigningSecret() }], extraHeaders: {} })
       .finally(() => sender.close());
   }
 

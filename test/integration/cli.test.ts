@@ -154,6 +154,22 @@ describe('doorbell CLI', () => {
     assert.equal(JSON.parse(get.stdout).id, 'cli-r1');
   });
 
+  test('subscriptions rotate prints the new secret', async () => {
+    const created = await stack.request('POST', '/v1/subscriptions', { target: 'products/cli-rot', url: receiver.url });
+    assert.equal(created.status, 201);
+
+    const rotated = await runCli(['subscriptions', 'rotate', created.body.id, '--grace-period-seconds', '60'], { env });
+    const listed = await runCli(['subscriptions', '--target', 'products/cli-rot', '--json'], { env });
+
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const newSecret = rotated.stdout.trim();
+    assert.match(newSecret, /^whsec_[A-Za-z0-9+/]+=*$/);
+    assert.notEqual(newSecret, created.body.secret);
+    assert.match(rotated.stderr, /signs beside the new one until/);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(JSON.parse(listed.stdout).data[0].id, created.body.id);
+  });
+
   describe('listen', () => {
     let listen: CliProcess;
     let productsSubscriptionId: string;

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import type { DestinationStream } from 'pino';
 import { createApp } from '../../src/api/app.js';
 import type { Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
@@ -25,6 +26,13 @@ export interface StackOptions {
    * the process, so only the first Stack of a test file can set it.
    */
   sdkMetricsPort?: number;
+  /**
+   * Receives the JSON log lines of the API and the worker. The Temporal SDK's lines (workflow and
+   * activity `log` included) reach it only in the first Stack of a test file, for the same reason.
+   */
+  logDestination?: DestinationStream;
+  /** Activity slots of the worker; the SDK's default when omitted. */
+  maxConcurrentActivityTaskExecutions?: number;
 }
 
 export interface ApiResponse<T = any> {
@@ -53,7 +61,7 @@ export class Stack {
 
   static async start(overrides: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
     const config = testConfig(overrides);
-    const logger = createLogger({ level: config.log.level, pretty: false, name: 'doorbell-test' });
+    const logger = createLogger({ level: config.log.level, pretty: false, name: 'doorbell-test', ...(options.logDestination === undefined ? {} : { destination: options.logDestination }) });
     if (isRuntimeInstalled && options.sdkMetricsPort !== undefined) {
       throw new Error('sdkMetricsPort works only in the first Stack of a test file, because the Temporal SDK runtime is installed once per process');
     }
@@ -84,6 +92,7 @@ export class Stack {
       connection: this.connection,
       logger: this.logger,
       workflowBundle: await workflowBundle(),
+      ...(this.options.maxConcurrentActivityTaskExecutions === undefined ? {} : { maxConcurrentActivityTaskExecutions: this.options.maxConcurrentActivityTaskExecutions }),
     });
     this.worker = doorbellWorker.worker;
     this.workerRun = doorbellWorker.run();

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAttemptDelivery } from '../../src/activities/attempt-delivery.js';
+import { EndpointConcurrencyLimiter } from '../../src/activities/endpoint-limiter.js';
 import type { SendResult, SignedRequest, WebhookSender } from '../../src/activities/send-webhook.js';
 import type { AttemptDeliveryInput, AttemptOutcome } from '../../src/activities/types.js';
 import { SecretBox, generateSigningSecret } from '../../src/domain/secrets.js';
@@ -76,6 +77,7 @@ async function attemptWith(failures: number, statusCode = 204): Promise<{ outcom
     store,
     secretBox,
     sender: sender as unknown as WebhookSender,
+    limiter: new EndpointConcurrencyLimiter(8),
     metrics: { recordAttempt() {} },
     endpointDisableAfterMs: 86_400_000,
     // A healthy endpoint's success never starts a catch-up, so Temporal is never called here.

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       catchUpRatePerSecond: 50,
       retrySchedule: DEFAULT_RETRY_SCHEDULE,
       allowedCidrs: ['127.0.0.0/8', '::1/128'],
+      maxConcurrentPerEndpoint: 8,
     });
     assert.deepEqual(config.reconciler, { intervalMs: 10_000, minAgeMs: 15_000 });
   });

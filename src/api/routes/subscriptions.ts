@@ -1,19 +1,26 @@
-import { Router, json } from 'express';
+import { Router, json, type RequestHandler } from 'express';
 import type { Filter } from 'mongodb';
-import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
+import { createSubscription, InvalidRotationError, rotateSigningKey, RotationConflictError, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import { OPERATIONAL_KIND, OPERATIONAL_TARGET, type SubscriptionDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
+import { DEFAULT_GRACE_PERIOD_SECONDS } from '../schemas.js';
 import { subscriptionView } from '../views.js';
 
 export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
+  // An empty request (no body, or Content-Length: 0, as fetch sends for a POST without one) skips the JSON checks.
+  const optionalJsonBody: RequestHandler = (req, res, next) => {
+    const isEmpty = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+    return isEmpty ? next() : requireJsonBody(req, res, next);
+  };
 
-  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
+  handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { body } = input;
     const isOperational = body.target === OPERATIONAL_TARGET;
     const [kind, recordId] = isOperational ? [OPERATIONAL_KIND, '*'] : (body.target.split('/') as [string, string]);
@@ -33,9 +40,14 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       operationalSubscriptionId: body.operationalSubscriptionId,
       ordering: body.ordering,
       mode: body.mode,
+      signatureScheme: body.signature?.scheme ?? 'v1',
+      headers: Object.entries(body.headers ?? {}),
     });
 
-    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target, ordering: subscription.ordering, mode: subscription.mode }, 'Subscription created');
+    ctx.logger.info(
+      { subscriptionId: subscription._id, target: subscription.target, ordering: subscription.ordering, mode: subscription.mode, signatureScheme: subscription.signatureScheme, headerNames: subscription.headerNames },
+      'Subscription created',
+    );
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
@@ -76,6 +88,31 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       res.json(subscriptionView(updated));
     });
   }
+
+  handleOperation(router, operations.rotateSubscriptionSecret, [optionalJsonBody, parseJson, idempotent], async (_req, res, input) => {
+    const { id } = input.path;
+    const gracePeriodSeconds = input.body?.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+
+    let rotated;
+    try {
+      rotated = await rotateSigningKey(ctx, id, { secret: input.body?.secret, gracePeriodSeconds });
+    } catch (error) {
+      if (error instanceof InvalidRotationError) {
+        throw HttpProblem.invalid([{ field: `body.${error.field}`, message: error.message }], 422);
+      }
+      if (error instanceof RotationConflictError) {
+        throw new HttpProblem(409, 'Conflict', error.message);
+      }
+      throw error;
+    }
+    if (rotated === null) {
+      throw HttpProblem.notFound('subscription', id);
+    }
+
+    const { subscription, secret } = rotated;
+    ctx.logger.info({ subscriptionId: id, signatureScheme: subscription.signatureScheme, gracePeriodSeconds }, 'Signing key rotated');
+    res.json({ ...subscriptionView(subscription), secret });
+  });
 
   handleOperation(router, operations.deleteSubscription, [], async (_req, res, input) => {
     const { id } = input.path;

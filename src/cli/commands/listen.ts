@@ -125,7 +125,8 @@ async function listen(api: ApiClient, output: Output, options: ListenOptions, se
       const endpointUrl = listener.addRoute(target);
       const subscription = await api.request<CreatedSubscription>('POST', '/v1/subscriptions', { body: { target, url: endpointUrl, retryWindowDays: options.retryWindowDays, secret } });
       created.push(subscription);
-      listener.setSubscription(endpointUrl, subscription.id, subscription.secret);
+      // listen creates v1 subscriptions, and the response that creates one always carries its secret.
+      listener.setSubscription(endpointUrl, subscription.id, subscription.secret!);
     }
 
     if (!isStopRequested) {
