@@ -35,6 +35,9 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MAX_IN_FLIGHT_REQUESTS: z.coerce.number().int().positive().default(256),
+  // 0 turns the per-key rate limit off.
+  API_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).default(6000),
+  API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017/'),
   MONGODB_DATABASE: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('doorbell'),
@@ -79,7 +82,14 @@ const envSchema = z.object({
 export type Config = {
   env: 'development' | 'production' | 'test';
   log: { level: string; pretty: boolean };
-  api: { host: string; port: number; maxRequestBodyBytes: number; maxInFlightRequests: number };
+  api: {
+    host: string;
+    port: number;
+    maxRequestBodyBytes: number;
+    maxInFlightRequests: number;
+    /** Requests each API key may send per window and API process; 0 means no limit. */
+    rateLimit: { maxRequests: number; windowMs: number };
+  };
   mongo: { uri: string; database: string };
   temporal: {
     address: string;
@@ -148,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PORT,
       maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
       maxInFlightRequests: e.MAX_IN_FLIGHT_REQUESTS,
+      rateLimit: { maxRequests: e.API_RATE_LIMIT_REQUESTS, windowMs: e.API_RATE_LIMIT_WINDOW_MS },
     },
     mongo: { uri: e.MONGODB_URI, database: e.MONGODB_DATABASE },
     temporal: {

@@ -2,13 +2,16 @@ import express, { type Express } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { authenticate, rateLimitPerKey } from './auth.js';
 import type { ApiContext } from './context.js';
 import { loadShedding } from './load-shedding.js';
 import { ApiMetrics } from './metrics.js';
 import { notFoundHandler, problemHandler } from './problem.js';
+import { apiKeysRouter } from './routes/api-keys.js';
 import { deliveriesRouter } from './routes/deliveries.js';
 import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
+import { methodNotAllowedRouter } from './routes/method-not-allowed.js';
 import { metricsRouter } from './routes/metrics.js';
 import { recordsRouter } from './routes/records.js';
 import { subscriptionsRouter } from './routes/subscriptions.js';
@@ -36,13 +39,18 @@ export function createApp(ctx: ApiContext): Express {
   );
 
   app.use(loadShedding({ maxInFlight: ctx.config.api.maxInFlightRequests, retryAfterSeconds: 1 }));
+  // Each route then checks the role of the key it found; see handleOperation.
+  app.use(authenticate(ctx.store));
+  app.use(rateLimitPerKey(ctx.config.api.rateLimit));
   app.use(healthRouter(ctx));
   app.use(recordsRouter(ctx, metrics));
   app.use(subscriptionsRouter(ctx));
   app.use(deliveriesRouter(ctx));
   app.use(metricsRouter(metrics));
   app.use(docsRouter());
+  app.use(apiKeysRouter(ctx));
 
+  app.use(methodNotAllowedRouter());
   app.use(notFoundHandler);
   app.use(problemHandler(ctx.logger));
   return app;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { ACCOUNT_ID_PATTERN } from '../domain/api-keys.js';
 import { RECORD_KEY_PATTERN, RECORD_KEY_RULE } from '../domain/ids.js';
 import { describeInvalidSecret } from '../domain/secrets.js';
-import { DELIVERY_STATUSES, HTTP_METHODS } from '../store/documents.js';
+import { API_KEY_ROLES, DELIVERY_STATUSES, HTTP_METHODS } from '../store/documents.js';
 
 const MAX_URL_LENGTH = 2048;
 const MAX_RETRY_WINDOW_DAYS = 3650;
@@ -139,3 +140,26 @@ export const listDeliveriesQuery = z
 export const recordBody = z
   .record(z.string(), z.unknown(), { message: 'record body must be a JSON object' })
   .meta({ description: 'The record: any JSON object. It is stored and sent to subscribers as the bytes received.', example: { status: 'shipped', carrier: 'DHL', items: 2 } });
+
+export const createApiKeyBody = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[\x20-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
+      .meta({ description: 'Who or what uses the key, shown in the list of keys.', example: 'orders-service' }),
+    role: z.enum(API_KEY_ROLES, { message: `must be one of ${API_KEY_ROLES.join(', ')}` }).meta({ description: 'What the key may do.' }),
+    account: z
+      .string()
+      .regex(ACCOUNT_ID_PATTERN, 'must be 1 to 64 letters, digits, "_" or "-", starting with a letter or digit, such as the account of an existing key')
+      .optional()
+      .meta({ description: 'Account to join, such as the `account` of an existing key, to share its subscriptions. Omit it to give the key an account of its own.', example: 'key_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+  })
+  .strict();
+
+export const listApiKeysQuery = z
+  .object({
+    role: z.enum(API_KEY_ROLES, { message: `must be one of ${API_KEY_ROLES.join(', ')}` }).optional().meta({ description: 'Only keys with this role.' }),
+    limit,
+    cursor,
+  })
+  .strict();

@@ -1,4 +1,4 @@
-import type { DeliveryDocument, EventDocument, SubscriptionDocument } from '../store/documents.js';
+import type { ApiKeyDocument, DeliveryDocument, EventDocument, SubscriptionDocument } from '../store/documents.js';
 
 /** How API responses show stored documents. Secrets and internal keys never appear here. */
 
@@ -52,4 +52,17 @@ export function deliveryView(delivery: DeliveryDocument, temporalUi: { uiUrl: st
 /** Returns the Temporal Web UI page of a workflow's most recent run. */
 export function workflowUrl(temporalUi: { uiUrl: string; namespace: string }, workflowId: string): string {
   return `${temporalUi.uiUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Shows an API key without its token or the token's digest. */
+export function apiKeyView(key: ApiKeyDocument) {
+  return {
+    id: key._id,
+    name: key.name,
+    role: key.role,
+    account: key.accountId,
+    prefix: key.prefix,
+    createdAt: key.createdAt,
+    revokedAt: key.revokedAt,
+  };
 }

@@ -65,6 +65,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   handleOperation(router, operations.lookupRecord, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { kind, id } = input.path;
     const { callback } = input.body;
+    const { caller } = input;
     const path = recordPath(kind, id);
 
     const existing = await findLatestEvent(ctx.store, kind, id);
@@ -76,6 +77,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
     let result;
     try {
       result = await findOrCreateLookupSubscription(ctx, {
+        accountId: caller.accountId,
         target: path,
         kind,
         recordId: id,

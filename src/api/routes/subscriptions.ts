@@ -2,6 +2,7 @@ import { Router, json } from 'express';
 import type { Filter } from 'mongodb';
 import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import type { SubscriptionDocument } from '../../store/documents.js';
+import { ownedBy } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
@@ -14,10 +15,11 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
 
   handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
-    const { body } = input;
+    const { body, caller } = input;
     const [kind, recordId] = body.target.split('/') as [string, string];
 
     const { subscription, secret } = await createSubscription(ctx, {
+      accountId: caller.accountId,
       target: body.target,
       kind,
       recordId: recordId === '*' ? null : recordId,
@@ -27,13 +29,13 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
       retryWindowDays: body.retryWindowDays === undefined ? ctx.config.delivery.defaultRetryWindowDays : body.retryWindowDays,
     });
 
-    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target }, 'Subscription created');
+    ctx.logger.info({ subscriptionId: subscription._id, target: subscription.target, accountId: caller.accountId }, 'Subscription created');
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
   handleOperation(router, operations.listSubscriptions, [], async (_req, res, input) => {
-    const { query } = input;
-    const filter: Filter<SubscriptionDocument> = { status: query.status ?? { $ne: 'deleted' } };
+    const { query, caller } = input;
+    const filter: Filter<SubscriptionDocument> = { ...ownedBy(caller), status: query.status ?? { $ne: 'deleted' } };
     if (query.target !== undefined) {
       filter.target = query.target;
     }
@@ -50,7 +52,8 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.getSubscription, [], async (_req, res, input) => {
     const { id } = input.path;
-    const subscription = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
+    // A subscription of another account gets the same 404 as a missing one, so ids cannot be probed.
+    const subscription = await ctx.store.subscriptions.findOne({ ...ownedBy(input.caller), _id: id, status: { $ne: 'deleted' } });
     if (subscription === null) {
       throw HttpProblem.notFound('subscription', id);
     }
@@ -60,7 +63,7 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   for (const [operation, status] of [[operations.pauseSubscription, 'paused'], [operations.resumeSubscription, 'active']] as const) {
     handleOperation(router, operation, [], async (_req, res, input) => {
       const { id } = input.path;
-      const updated = await setSubscriptionStatus(ctx, id, status);
+      const updated = await setSubscriptionStatus(ctx, id, status, ownedBy(input.caller));
       if (updated === null) {
         throw HttpProblem.notFound('subscription', id);
       }
@@ -71,7 +74,7 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.deleteSubscription, [], async (_req, res, input) => {
     const { id } = input.path;
-    const deleted = await setSubscriptionStatus(ctx, id, 'deleted');
+    const deleted = await setSubscriptionStatus(ctx, id, 'deleted', ownedBy(input.caller));
     if (deleted === null) {
       throw HttpProblem.notFound('subscription', id);
     }
