@@ -115,6 +115,21 @@ export type Config = {
   workerMetrics: { host: string; port: number; sdkPort: number };
 };
 
+/**
+ * Parses only the MongoDB variables, for tools that talk to the database alone, such as the
+ * script that creates API keys.
+ *
+ * @throws ConfigError naming each invalid variable.
+ */
+export function loadMongoConfig(env: NodeJS.ProcessEnv = process.env): Config['mongo'] {
+  const setVariables = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.pick({ MONGODB_URI: true, MONGODB_DATABASE: true }).safeParse(setVariables);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  return { uri: parsed.data.MONGODB_URI, database: parsed.data.MONGODB_DATABASE };
+}
+
 /** Error raised when an environment variable is missing or invalid; the message names each one. */
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {

@@ -11,7 +11,7 @@ import { apiKeysRouter } from './routes/api-keys.js';
 import { deliveriesRouter } from './routes/deliveries.js';
 import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
-import { methodNotAllowedRouter } from './routes/method-not-allowed.js';
+import { methodNotAllowed } from './routes/method-not-allowed.js';
 import { metricsRouter } from './routes/metrics.js';
 import { recordsRouter } from './routes/records.js';
 import { subscriptionsRouter } from './routes/subscriptions.js';
@@ -50,7 +50,7 @@ export function createApp(ctx: ApiContext): Express {
   app.use(docsRouter());
   app.use(apiKeysRouter(ctx));
 
-  app.use(methodNotAllowedRouter());
+  app.use(methodNotAllowed());
   app.use(notFoundHandler);
   app.use(problemHandler(ctx.logger));
   return app;

@@ -55,3 +55,18 @@ export interface Delivery {
   createdAt: string;
   updatedAt: string;
 }
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: string;
+  account: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The response that created an API key, the only one with its token. */
+export interface CreatedApiKey extends ApiKey {
+  token: string;
+}

@@ -1,5 +1,4 @@
-import { Router } from 'express';
-import { expressPath } from '../operation-handler.js';
+import type { RequestHandler } from 'express';
 import { operations, type ApiOperation } from '../operations.js';
 import { HttpProblem } from '../problem.js';
 
@@ -7,8 +6,7 @@ import { HttpProblem } from '../problem.js';
  * Answers 405 with an `Allow` header to a request whose path is in the route registry but whose
  * method is not. Mount it after every router, so it only sees requests no route handled.
  */
-export function methodNotAllowedRouter(): Router {
-  const router = Router();
+export function methodNotAllowed(): RequestHandler {
   const methodsByPath = new Map<string, Set<string>>();
   for (const operation of Object.values<ApiOperation>(operations)) {
     const methods = methodsByPath.get(operation.path) ?? new Set<string>();
@@ -20,11 +18,23 @@ export function methodNotAllowedRouter(): Router {
     methodsByPath.set(operation.path, methods);
   }
 
-  for (const [path, methods] of methodsByPath) {
-    const allow = [...methods].join(', ');
-    router.all(expressPath(path), (req) => {
-      throw new HttpProblem(405, 'Method Not Allowed', `${req.method} is not allowed on ${req.path}; use ${allow}`, { headers: { allow } });
-    });
-  }
-  return router;
+  const paths = [...methodsByPath].map(([template, methods]) => ({ pattern: templatePattern(template), allow: [...methods].join(', ') }));
+
+  return (req, _res, next) => {
+    const match = paths.find((path) => path.pattern.test(req.path));
+    if (match === undefined) {
+      next();
+      return;
+    }
+    throw new HttpProblem(405, 'Method Not Allowed', `${req.method} is not allowed on ${req.path}; use ${match.allow}`, { headers: { allow: match.allow } });
+  };
+}
+
+/** Turns an OpenAPI path template into a pattern where each `{parameter}` matches one path segment. */
+function templatePattern(template: string): RegExp {
+  const source = template
+    .split(/\{[A-Za-z0-9_]+\}/)
+    .map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^/]+');
+  return new RegExp(`^${source}/?$`);
 }
