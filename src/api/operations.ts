@@ -72,9 +72,9 @@ const invalidPathOrQuery = problem('Invalid path or query parameter; `errors` na
 
 /** Responses of a route that reads a JSON body. */
 const bodyErrors: ZodOpenApiResponsesObject = {
-  400: problem('Invalid path parameter, or a body that is not valid JSON.'),
+  400: problem('Invalid path parameter, or a body that is not valid JSON or not UTF-8.'),
   413: problem('Body larger than `MAX_REQUEST_BODY_BYTES`.'),
-  415: problem('Body without `Content-Type: application/json`.'),
+  415: problem('Body without `Content-Type: application/json`, or with a charset other than UTF-8.'),
   422: problem('Valid JSON that breaks a field rule; `errors` names each field.'),
 };
 
@@ -102,7 +102,8 @@ export const operations = {
     path: '/v1/records/{kind}/{id}',
     tags: ['Records'],
     summary: 'Write a record',
-    description: 'Stores the body as the next version of the record. Each write is an event, sent to every active subscriber of the record and of its kind.',
+    description:
+      'Stores the body as the next version of the record. Each write is an event, sent to every active subscriber of the record and of its kind. The body may nest objects and arrays at most 64 levels deep and must not contain a `__proto__` key.',
     request: { path: recordParams, body: recordBody },
     responses: {
       200: json('A later version was written.', recordWrittenResponse),

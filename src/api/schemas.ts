@@ -30,6 +30,11 @@ export const endpointUrl = z
   .string()
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
   .superRefine((value, ctx) => {
+    // The URL parser drops tabs and line breaks, so they would pass it and stay in the stored text.
+    if (/[\x00-\x20\x7F]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain spaces or control characters such as CR, LF or NUL; percent-encode them' });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(value);
@@ -136,7 +141,38 @@ export const listDeliveriesQuery = z
   })
   .strict();
 
-/** A record body: any JSON object. */
+/** Maximum nesting of objects and arrays in a record, so receivers' recursive JSON parsers cannot overflow their stack. */
+export const MAX_RECORD_DEPTH = 64;
+
+/**
+ * Returns why a parsed record is rejected, or undefined. It walks the value without recursion
+ * and stops at the first problem, so a deeply nested body cannot exhaust the stack here either.
+ */
+export function describeInvalidRecord(record: unknown): string | undefined {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value: record, depth: 1 }];
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop()!;
+    if (typeof value !== 'object' || value === null) {
+      continue;
+    }
+    if (depth > MAX_RECORD_DEPTH) {
+      return `nests objects and arrays more than ${MAX_RECORD_DEPTH} levels deep; flatten it`;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      // JSON.parse makes "__proto__" an own key; a receiver that merges the record into an object would change its prototype.
+      if (key === '__proto__') {
+        return 'contains the key "__proto__", which receivers may treat as a prototype; rename it';
+      }
+      pending.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A record body: any JSON object. The write route also checks the parsed JSON with
+ * describeInvalidRecord, because this schema's output drops a top-level `__proto__` key.
+ */
 export const recordBody = z
   .record(z.string(), z.unknown(), { message: 'record body must be a JSON object' })
   .meta({ description: 'The record: any JSON object. It is stored and sent to subscribers as the bytes received.', example: { status: 'shipped', carrier: 'DHL', items: 2 } });

@@ -1,8 +1,9 @@
-import { Router, json } from 'express';
+import { Router } from 'express';
 import type { Filter } from 'mongodb';
 import { createApiKey, revokeApiKey } from '../../domain/api-keys.js';
 import type { ApiKeyDocument } from '../../store/documents.js';
 import type { ApiContext } from '../context.js';
+import { jsonBody } from '../json-body.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
@@ -11,7 +12,7 @@ import { apiKeyView } from '../views.js';
 /** Key management, for admin keys only (see the registry). */
 export function apiKeysRouter(ctx: ApiContext): Router {
   const router = Router();
-  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const parseJson = jsonBody({ limitBytes: ctx.config.api.maxRequestBodyBytes });
 
   handleOperation(router, operations.createApiKey, [requireJsonBody, parseJson], async (_req, res, input) => {
     const { body, caller } = input;

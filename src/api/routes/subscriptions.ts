@@ -1,9 +1,10 @@
-import { Router, json } from 'express';
+import { Router } from 'express';
 import type { Filter } from 'mongodb';
 import { createSubscription, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import type { SubscriptionDocument } from '../../store/documents.js';
 import { ownedBy } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { jsonBody } from '../json-body.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
@@ -12,7 +13,7 @@ import { subscriptionView } from '../views.js';
 
 export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
-  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const parseJson = jsonBody({ limitBytes: ctx.config.api.maxRequestBodyBytes });
 
   handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
     const { body, caller } = input;
