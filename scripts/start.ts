@@ -44,7 +44,7 @@ function localEncryptionKey(): string {
 }
 
 /**
- * Makes sure `.doorbell/admin-api-key` holds a valid admin key for the local API and the CLI.
+ * Makes sure `.doorbell/admin-api-key` contains a valid admin key for the local API and the CLI.
  * The token itself is never printed, only the path of its file.
  */
 async function localAdminKey(mongoUri: string): Promise<string> {

@@ -23,8 +23,8 @@ const REALM = 'doorbell';
 
 /**
  * Reads the `Authorization: Bearer` header of every request and finds its API key. It never
- * rejects a request itself, because only the route knows whether it needs a key; `authorize`
- * does that. A request to a public route with a bad key is therefore served as if it had none.
+ * rejects a request itself, because only the route declares whether it needs a key, and
+ * `authorize` checks that. A request to a public route with a bad key is therefore served as if it had none.
  */
 export function authenticate(store: Pick<Store, 'apiKeys'>): RequestHandler {
   return async (req, _res, next) => {
@@ -108,7 +108,7 @@ export interface RateLimitOptions {
 }
 
 /**
- * Limits the requests of each API key to `maxRequests` per window. Past it the API answers 429
+ * Limits the requests of each API key to `maxRequests` per window. Past it the API responds 429
  * with `Retry-After` and the IETF `RateLimit` and `RateLimit-Policy` headers (draft 8).
  * Requests without a valid key are not counted, because they get 401 before doing any work
  * other than one indexed lookup.

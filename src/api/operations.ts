@@ -36,7 +36,7 @@ export interface ApiOperation {
     body?: z.ZodType;
   };
   responses: ZodOpenApiResponsesObject;
-  /** Who may call it: `public`, or the roles of the API keys it accepts. */
+  /** The callers it accepts: `public`, or the roles of the API keys it accepts. */
   access: Access;
   /** Accepts an Idempotency-Key header; its route must mount the idempotency middleware. */
   idempotent?: true;

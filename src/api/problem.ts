@@ -72,7 +72,7 @@ function throwOnRepeatedParameters(query: Record<string, unknown>): void {
 
 /**
  * Rejects a request with a body that is not declared as UTF-8 JSON, before any parser reads it.
- * JSON exchanged between systems must be UTF-8 (RFC 8259, section 8.1); the parser would decode
+ * JSON exchanged between systems must be UTF-8 (RFC 8259, section 8.1). The parser would decode
  * another charset, but a record is stored and delivered as the bytes received.
  */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {

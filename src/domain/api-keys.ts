@@ -24,7 +24,7 @@ export function newApiKeyId(): string {
   return `key_${ulid()}`;
 }
 
-/** Generates a new token. It is shown once to whoever created the key and never stored. */
+/** Generates a new token. Only the response that creates the key contains it, and it is never stored. */
 export function generateApiKeyToken(): string {
   return `${API_KEY_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
@@ -42,7 +42,7 @@ export type BearerParseResult = { token: string } | { error: 'missing' | 'not-be
 
 /**
  * Reads the token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive
- * (RFC 9110, section 11.1); the token must have Doorbell's format, so a wrong kind of credential
+ * (RFC 9110, section 11.1). The token must have Doorbell's format, so a wrong kind of credential
  * is rejected before any database lookup.
  */
 export function parseBearerToken(header: string | undefined): BearerParseResult {
@@ -57,7 +57,7 @@ export function parseBearerToken(header: string | undefined): BearerParseResult 
   return isWellFormedApiKeyToken(token) ? { token } : { error: 'malformed' };
 }
 
-/** Compares two hex digests in constant time, so the comparison's timing tells nothing about where they differ. */
+/** Compares two hex digests in constant time, so its timing does not reveal where they differ. */
 export function digestsEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');

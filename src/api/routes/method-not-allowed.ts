@@ -3,7 +3,7 @@ import { operations, type ApiOperation } from '../operations.js';
 import { HttpProblem } from '../problem.js';
 
 /**
- * Answers 405 with an `Allow` header to a request whose path is in the route registry but whose
+ * Responds 405 with an `Allow` header to a request whose path is in the route registry but whose
  * method is not. Mount it after every router, so it only sees requests no route handled.
  */
 export function methodNotAllowed(): RequestHandler {
@@ -11,7 +11,7 @@ export function methodNotAllowed(): RequestHandler {
   for (const operation of Object.values<ApiOperation>(operations)) {
     const methods = methodsByPath.get(operation.path) ?? new Set<string>();
     methods.add(operation.method.toUpperCase());
-    // Express answers HEAD with the GET route, without the body.
+    // Express serves HEAD with the GET route, without the body.
     if (operation.method === 'get') {
       methods.add('HEAD');
     }
