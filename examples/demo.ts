@@ -7,14 +7,18 @@
  *
  * DOORBELL_API_URL sets the API (default http://127.0.0.1:3000). It must be a loopback address,
  * because the example client listens on 127.0.0.1 and Doorbell has to reach it there.
+ * DOORBELL_API_KEY sets the admin API key; by default the demo reads the one `npm start` wrote to
+ * .doorbell/admin-api-key.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { Webhook } from 'standardwebhooks';
 import { WaitingClient, type ReceivedWebhook } from './waiting-client/client.js';
 
 const API_URL = (process.env.DOORBELL_API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const API_KEY = process.env.DOORBELL_API_KEY || readLocalAdminKey();
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Maximum run time. A run takes about 8 s against a local `npm start` stack, so this only stops a stalled one. */
 const DEMO_TIMEOUT_MS = 60_000;
@@ -49,11 +53,22 @@ function printDetail(text: string): void {
   process.stdout.write(`   ${text}\n`);
 }
 
-/** Sends a JSON request to the Doorbell API and returns the status and parsed body. */
+function readLocalAdminKey(): string {
+  const keyFile = new URL('../.doorbell/admin-api-key', import.meta.url);
+  try {
+    return readFileSync(keyFile, 'utf8').trim();
+  } catch (error) {
+    process.stderr.write(`npm run demo: cannot read the admin API key in ${keyFile.pathname} (${(error as Error).message}); run \`npm start\` first, or set DOORBELL_API_KEY\n`);
+    process.exit(1);
+  }
+}
+
+/** Sends a JSON request to the Doorbell API with the admin key and returns the status and parsed body. */
 async function callApi<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const authorization = `Bearer ${API_KEY}`;
   const response = await fetch(`${API_URL}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? { authorization } : { 'content-type': 'application/json', authorization },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
@@ -145,7 +160,6 @@ async function checkDoorbellIsReady(): Promise<void> {
 }
 
 async function runDemo(client: WaitingClient): Promise<void> {
-  await checkDoorbellIsReady();
   // A new record id per run, so the demo can run again against the same stack.
   const recordId = `p21-${randomBytes(3).toString('hex')}`;
   const recordUrlPath = `/v1/records/${KIND}/${recordId}`;
@@ -248,15 +262,22 @@ async function runDemo(client: WaitingClient): Promise<void> {
 async function main(): Promise<number> {
   // Synchronous pretty output keeps the client's log lines in order with the numbered steps.
   const logger = pino({ name: 'waiting-client' }, pretty({ sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss', singleLine: true }));
-  const client = new WaitingClient({ doorbellUrl: API_URL, logger });
-
   const timeout = setTimeout(() => {
     process.stderr.write(`\nnpm run demo: did not finish within ${DEMO_TIMEOUT_MS / 1000} s; check the \`npm start\` terminal for errors\n`);
     process.exit(1);
   }, DEMO_TIMEOUT_MS);
   timeout.unref();
 
+  let client: WaitingClient | undefined;
+  let clientKeyId: string | undefined;
   try {
+    await checkDoorbellIsReady();
+    // The client gets a key of its own with the subscriber role, as a real client application
+    // would, and the demo revokes it at the end.
+    const clientKey = await callApiExpecting<{ id: string; token: string }>([201], 'POST', '/v1/api-keys', { name: 'npm run demo: waiting client', role: 'subscriber' });
+    clientKeyId = clientKey.body.id;
+    client = new WaitingClient({ doorbellUrl: API_URL, apiKey: clientKey.body.token, logger });
+
     await runDemo(client);
     process.stdout.write('\nDone.\n');
     return 0;
@@ -264,7 +285,10 @@ async function main(): Promise<number> {
     process.stderr.write(`\nnpm run demo: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   } finally {
-    await client.stop();
+    await client?.stop();
+    if (clientKeyId !== undefined) {
+      await callApi('POST', `/v1/api-keys/${clientKeyId}/revoke`).catch(() => undefined);
+    }
     clearTimeout(timeout);
   }
 }

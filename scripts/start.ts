@@ -8,6 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadMongoConfig } from '../src/config.js';
+import { openStore } from '../src/store/mongo.js';
+import { ensureLocalAdminKey } from './lib/admin-key.js';
 import {
   DOORBELL_HOME,
   PROJECT_ROOT,
@@ -38,6 +41,23 @@ function localEncryptionKey(): string {
     log(`generated a local encryption key for signing secrets in ${path.relative(PROJECT_ROOT, keyFile)}; set DOORBELL_ENCRYPTION_KEY in production`);
   }
   return readFileSync(keyFile, 'utf8').trim();
+}
+
+/**
+ * Makes sure `.doorbell/admin-api-key` contains a valid admin key for the local API and the CLI.
+ * The token itself is never printed, only the path of its file.
+ */
+async function localAdminKey(mongoUri: string): Promise<string> {
+  const keyFile = path.join(DOORBELL_HOME, 'admin-api-key');
+  const mongo = loadMongoConfig({ ...process.env, MONGODB_URI: mongoUri });
+  const store = await openStore({ uri: mongo.uri, database: mongo.database, appName: 'doorbell-start' });
+  try {
+    const { created } = await ensureLocalAdminKey(store, keyFile);
+    log(`${created ? 'created a local admin API key' : 'using the local admin API key'} in ${path.relative(PROJECT_ROOT, keyFile)}; send it as "Authorization: Bearer $(cat ${path.relative(PROJECT_ROOT, keyFile)})"`);
+  } finally {
+    await store.client.close();
+  }
+  return keyFile;
 }
 
 async function startTemporal(binary: string): Promise<{ address: string; uiUrl: string }> {
@@ -135,6 +155,7 @@ async function main(): Promise<void> {
   const binaries = ensureServerBinaries({ needMongo: process.env.MONGODB_URI === undefined, needTemporal: process.env.TEMPORAL_ADDRESS === undefined });
   const temporal = await startTemporal(binaries.temporal);
   const mongoUri = await startMongoServer(binaries.mongo);
+  const adminKeyFile = await localAdminKey(mongoUri);
 
   const port = process.env.PORT ?? '3000';
   const host = process.env.HOST ?? '127.0.0.1';
@@ -163,6 +184,7 @@ async function main(): Promise<void> {
       `  Temporal UI   ${temporal.uiUrl}   (every dispatch and delivery, with its history)`,
       `  Temporal      ${temporal.address}`,
       `  MongoDB       ${mongoUri}`,
+      `  Admin API key ${path.relative(PROJECT_ROOT, adminKeyFile)}   (the doorbell CLI and npm run demo read it)`,
       `  Logs of the servers: ${path.relative(PROJECT_ROOT, path.join(DOORBELL_HOME, 'logs'))}/`,
       '',
       'Try `npm run demo` in another terminal. Press Ctrl-C to stop.',

@@ -42,6 +42,9 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MAX_IN_FLIGHT_REQUESTS: z.coerce.number().int().positive().default(256),
+  // 0 turns the per-key rate limit off.
+  API_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).default(6000),
+  API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017/'),
   MONGODB_DATABASE: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('doorbell'),
@@ -95,7 +98,14 @@ const envSchema = z.object({
 export type Config = {
   env: 'development' | 'production' | 'test';
   log: { level: string; pretty: boolean };
-  api: { host: string; port: number; maxRequestBodyBytes: number; maxInFlightRequests: number };
+  api: {
+    host: string;
+    port: number;
+    maxRequestBodyBytes: number;
+    maxInFlightRequests: number;
+    /** Requests each API key may send per window and API process; 0 means no limit. */
+    rateLimit: { maxRequests: number; windowMs: number };
+  };
   mongo: { uri: string; database: string };
   temporal: {
     address: string;
@@ -128,6 +138,21 @@ export type Config = {
   /** How long a stopping process waits for requests and attempts in flight before it cuts them off. */
   shutdownGraceMs: number;
 };
+
+/**
+ * Parses only the MongoDB variables, for tools that talk to the database alone, such as the
+ * script that creates API keys.
+ *
+ * @throws ConfigError naming each invalid variable.
+ */
+export function loadMongoConfig(env: NodeJS.ProcessEnv = process.env): Config['mongo'] {
+  const setVariables = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.pick({ MONGODB_URI: true, MONGODB_DATABASE: true }).safeParse(setVariables);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  return { uri: parsed.data.MONGODB_URI, database: parsed.data.MONGODB_DATABASE };
+}
 
 /** Error raised when an environment variable is missing or invalid; the message names each one. */
 export class ConfigError extends Error {
@@ -172,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PORT,
       maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
       maxInFlightRequests: e.MAX_IN_FLIGHT_REQUESTS,
+      rateLimit: { maxRequests: e.API_RATE_LIMIT_REQUESTS, windowMs: e.API_RATE_LIMIT_WINDOW_MS },
     },
     mongo: { uri: e.MONGODB_URI, database: e.MONGODB_DATABASE },
     temporal: {

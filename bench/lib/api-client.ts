@@ -34,7 +34,11 @@ export class ApiClient {
   requestsSent = 0;
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** API key token sent as `Authorization: Bearer` on every request. */
+    private readonly apiToken: string,
+  ) {}
 
   async call<T = any>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiResult<T>> {
     const sentAt = performance.now();
@@ -42,7 +46,7 @@ export class ApiClient {
     const response = await request(`${this.baseUrl}${path}`, {
       dispatcher: this.agent,
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? { authorization: `Bearer ${this.apiToken}` } : { 'content-type': 'application/json', authorization: `Bearer ${this.apiToken}` },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });

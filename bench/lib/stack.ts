@@ -11,6 +11,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { MongoClient } from 'mongodb';
+import { createApiKey } from '../../src/domain/api-keys.js';
+import type { ApiKeyDocument } from '../../src/store/documents.js';
 import {
   PROJECT_ROOT,
   findFreePort,
@@ -68,6 +70,8 @@ export class BenchStack {
 
   private constructor(
     readonly apiUrl: string,
+    /** Token of an admin API key that the bench created in MongoDB; every bench request sends it. */
+    readonly apiToken: string,
     readonly database: string,
     readonly taskQueue: string,
     /** The bench's own Temporal client, for readiness checks and workflow histories. */
@@ -149,6 +153,8 @@ export class BenchStack {
         // 0 turns off the worker's two metrics endpoints, whose default ports are fixed (9464, 9465).
         WORKER_METRICS_PORT: '0',
         WORKER_SDK_METRICS_PORT: '0',
+        // The bench sends all its load with one key, far past any per-key limit a deployment would set.
+        API_RATE_LIMIT_REQUESTS: '0',
         ...options.env,
       };
       doorbell.worker = spawnDoorbellProcess('src/worker.ts', env, logFile('worker'));
@@ -158,8 +164,9 @@ export class BenchStack {
       const temporalClient = new Client({ connection, namespace: TEMPORAL_NAMESPACE });
       const mongoClient = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 10_000 });
       await mongoClient.connect();
+      const { token } = await createApiKey({ apiKeys: mongoClient.db(database).collection<ApiKeyDocument>('api_keys') }, { name: 'bench', role: 'admin' });
 
-      stack = new BenchStack(`http://127.0.0.1:${apiPort}`, database, taskQueue, temporalClient, mongoClient, servers, { api: doorbell.api, worker: doorbell.worker }, dataDir, options.logDir);
+      stack = new BenchStack(`http://127.0.0.1:${apiPort}`, token, database, taskQueue, temporalClient, mongoClient, servers, { api: doorbell.api, worker: doorbell.worker }, dataDir, options.logDir);
       await stack.waitUntilReady();
       return stack;
     } catch (error) {

@@ -46,7 +46,7 @@ export const catchUpScenario: Scenario = {
   async run(context) {
     const sizes = context.quick ? SIZES.quick : SIZES.full;
     const stack = await context.startStack('catch-up', { DELIVERY_RETRY_SCHEDULE: RETRY_SCHEDULE, CATCH_UP_RATE_PER_SECOND: String(CATCH_UP_RATE_PER_SECOND) });
-    const api = new ApiClient(stack.apiUrl);
+    const api = new ApiClient(stack.apiUrl, stack.apiToken);
     const receiver = context.receiver;
     await warmUp(stack, api, receiver);
 

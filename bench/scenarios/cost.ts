@@ -65,7 +65,7 @@ export const costScenario: Scenario = {
   async run(context) {
     const phases = context.quick ? PHASES.quick : PHASES.full;
     const stack = await context.startStack('cost');
-    const api = new ApiClient(stack.apiUrl);
+    const api = new ApiClient(stack.apiUrl, stack.apiToken);
     const receiver = context.receiver;
     await warmUp(stack, api, receiver);
 

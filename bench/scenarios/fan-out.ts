@@ -42,7 +42,7 @@ export const fanOutScenario: Scenario = {
   async run(context) {
     const sizes = context.quick ? SIZES.quick : SIZES.full;
     const stack = await context.startStack('fan-out');
-    const api = new ApiClient(stack.apiUrl);
+    const api = new ApiClient(stack.apiUrl, stack.apiToken);
     const receiver = context.receiver;
     await warmUp(stack, api, receiver);
 

@@ -43,7 +43,7 @@ export const latencyScenario: Scenario = {
   async run(context) {
     const sizes = { writes: context.quick ? LATENCY_WRITES.quick : LATENCY_WRITES.full, perSecond: context.latencyPerSecond };
     const stack = await context.startStack('latency');
-    const api = new ApiClient(stack.apiUrl);
+    const api = new ApiClient(stack.apiUrl, stack.apiToken);
     const receiver = context.receiver;
 
     await warmUp(stack, api, receiver);

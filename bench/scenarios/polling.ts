@@ -54,7 +54,7 @@ export const pollingScenario: Scenario = {
   async run(context) {
     const sizes = context.quick ? SIZES.quick : SIZES.full;
     const stack = await context.startStack('polling');
-    const api = new ApiClient(stack.apiUrl);
+    const api = new ApiClient(stack.apiUrl, stack.apiToken);
     await warmUp(stack, api, context.receiver);
 
     const results: ModeResult[] = [];

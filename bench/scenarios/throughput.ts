@@ -33,7 +33,7 @@ export const throughputScenario: Scenario = {
   async run(context) {
     const sizes = context.quick ? SIZES.quick : SIZES.full;
     const stack = await context.startStack('throughput');
-    const api = new ApiClient(stack.apiUrl);
+    const api = new ApiClient(stack.apiUrl, stack.apiToken);
     const receiver = context.receiver;
 
     await warmUp(stack, api, receiver);

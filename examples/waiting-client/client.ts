@@ -62,6 +62,8 @@ export type LookupResult =
 export interface WaitingClientOptions {
   /** Base URL of the Doorbell API, such as http://127.0.0.1:3000. */
   doorbellUrl: string;
+  /** Doorbell API key with the subscriber (or admin) role, sent as `Authorization: Bearer`. */
+  apiKey: string;
   /** Loopback port to listen on. 0 picks a free port at the first start, and restarts reuse it. */
   port?: number;
   /** Standard Webhooks signing secret: `whsec_` followed by base64. One is generated when omitted. */
@@ -86,6 +88,7 @@ export class WaitingClient {
   readonly counts: WebhookCounts = { applied: 0, rejected: 0, rejectedByReason: {}, duplicates: 0, olderVersions: 0 };
 
   private readonly doorbellUrl: string;
+  private readonly apiKey: string;
   private readonly records = new Map<string, StoredRecord>();
   private readonly received: ReceivedWebhook[] = [];
   private readonly duplicates: DuplicateStore;
@@ -94,6 +97,7 @@ export class WaitingClient {
 
   constructor(options: WaitingClientOptions) {
     this.doorbellUrl = options.doorbellUrl.replace(/\/$/, '');
+    this.apiKey = options.apiKey;
     this.port = options.port ?? 0;
     this.secret = options.secret ?? `whsec_${randomBytes(32).toString('base64')}`;
     this.logger = options.logger ?? pino({ name: 'waiting-client' });
@@ -157,7 +161,7 @@ export class WaitingClient {
     const path = recordPath(kind, id);
     const response = await fetch(`${this.doorbellUrl}/v1/records/${encodeURIComponent(kind)}/${encodeURIComponent(id)}/lookup`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.apiKey}` },
       body: JSON.stringify({ callback: { url: this.callbackUrl, method: 'POST', secret: this.secret } }),
       signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
     });

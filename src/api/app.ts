@@ -2,15 +2,18 @@ import express, { type Express } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { authenticate, rateLimitPerKey } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ConnectionDrain } from './draining.js';
 import { loadShedding } from './load-shedding.js';
 import { ApiMetrics } from './metrics.js';
 import { notFoundHandler, problemHandler } from './problem.js';
+import { apiKeysRouter } from './routes/api-keys.js';
 import { bulkOperationsRouter } from './routes/bulk-operations.js';
 import { deliveriesRouter } from './routes/deliveries.js';
 import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
+import { methodNotAllowed } from './routes/method-not-allowed.js';
 import { metricsRouter } from './routes/metrics.js';
 import { recordsRouter } from './routes/records.js';
 import { subscriptionsRouter } from './routes/subscriptions.js';
@@ -41,6 +44,9 @@ export function createApp(ctx: ApiContext): Express {
   app.locals.drain = drain;
   app.use(drain.middleware);
   app.use(loadShedding({ maxInFlight: ctx.config.api.maxInFlightRequests, retryAfterSeconds: 1 }));
+  // Each route then checks the role of the key it found; see handleOperation.
+  app.use(authenticate(ctx.store));
+  app.use(rateLimitPerKey(ctx.config.api.rateLimit));
   app.use(healthRouter(ctx));
   app.use(recordsRouter(ctx, metrics));
   app.use(subscriptionsRouter(ctx));
@@ -48,7 +54,9 @@ export function createApp(ctx: ApiContext): Express {
   app.use(deliveriesRouter(ctx));
   app.use(metricsRouter(metrics));
   app.use(docsRouter());
+  app.use(apiKeysRouter(ctx));
 
+  app.use(methodNotAllowed());
   app.use(notFoundHandler);
   app.use(problemHandler(ctx.logger));
   return app;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../domain/secrets.js';
 import type { IdempotencyDocument } from '../store/documents.js';
 import { isDuplicateKeyError } from '../store/mongo.js';
+import { requireCaller } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 /** How long a key's first response is kept and replayed. */
@@ -37,7 +38,8 @@ export function idempotency(deps: Deps): RequestHandler {
       throw HttpProblem.invalid([{ field: 'header.Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters without spaces, such as a UUID' }]);
     }
 
-    const id = digest(`${req.method} ${req.baseUrl}${req.path}\n${key}`);
+    // Keys are scoped to the caller's account, so one account cannot replay another's response.
+    const id = digest(`${requireCaller(req).accountId}\n${req.method} ${req.baseUrl}${req.path}\n${key}`);
     const fingerprint = digest(requestBodyText(req));
     const claimed = await claimKey(deps.keys, id, fingerprint);
     if (claimed !== true) {

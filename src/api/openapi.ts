@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiPathsObject } from 'zod-openapi';
 import packageJson from '../../package.json' with { type: 'json' };
-import { operations, type ApiOperation } from './operations.js';
+import { accessErrors, operations, type ApiOperation } from './operations.js';
 
 /** The OpenAPI document as a plain JSON object. */
 export type OpenApiDocument = ReturnType<typeof createDocument>;
 
 let cached: OpenApiDocument | undefined;
+
+/** Name of the API key security scheme in the document's components. */
+export const BEARER_SCHEME = 'apiKey';
 
 /**
  * Builds the OpenAPI 3.1 document of the API from the route registry in operations.ts, once per
@@ -35,16 +38,21 @@ function buildDocument(): OpenApiDocument {
     const { path, query, body } = operation.request;
     const header = operation.idempotent === true ? idempotencyKeyHeader : undefined;
     const requestParams = { ...(path === undefined ? {} : { path }), ...(query === undefined ? {} : { query }), ...(header === undefined ? {} : { header }) };
+    const { access } = operation;
+    const isPublic = access === 'public';
+    const roles = access === 'public' ? 'No API key needed.' : `API key roles: ${access.join(', ')}.`;
     paths[operation.path] ??= {};
     paths[operation.path]![operation.method] = {
       operationId,
       tags: operation.tags,
       summary: operation.summary,
-      ...(operation.description === undefined ? {} : { description: operation.description }),
+      description: operation.description === undefined ? roles : `${operation.description}\n\n${roles}`,
+      // An empty list overrides the document's default requirement: no key needed.
+      security: isPublic ? [] : [{ [BEARER_SCHEME]: [] }],
       // zod-openapi reads every key of requestParams, so an undeclared part must be absent, not undefined.
       ...(Object.keys(requestParams).length === 0 ? {} : { requestParams }),
       ...(body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: body } } } }),
-      responses: operation.responses,
+      responses: isPublic ? operation.responses : { ...operation.responses, ...accessErrors },
     };
   }
 
@@ -61,8 +69,20 @@ function buildDocument(): OpenApiDocument {
       { name: 'Records', description: 'Write, read and look up records.' },
       { name: 'Subscriptions', description: 'Callbacks that receive the events of one record or of a whole kind.' },
       { name: 'Deliveries', description: 'One event sent to one subscription, with its attempts.' },
+      { name: 'API keys', description: 'Keys that authenticate requests; admin keys only.' },
       { name: 'Operations', description: 'Health checks, metrics and this document.' },
     ],
+    components: {
+      securitySchemes: {
+        [BEARER_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'dbk_ followed by 43 base64url characters',
+          description: 'An API key, sent as `Authorization: Bearer <token>`. `npm start` writes a local admin key to `.doorbell/admin-api-key`.',
+        },
+      },
+    },
+    security: [{ [BEARER_SCHEME]: [] }],
     paths,
   });
 }

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
+import { authorize, requireCaller, type Caller } from './auth.js';
 import { IDEMPOTENCY_MIDDLEWARE } from './idempotency.js';
 import type { ApiOperation } from './operations.js';
 import { parseOrThrow } from './problem.js';
@@ -13,6 +14,8 @@ export interface OperationInput<Op extends ApiOperation> {
   path: ParsedPart<Op, 'path'>;
   query: ParsedPart<Op, 'query'>;
   body: ParsedPart<Op, 'body'>;
+  /** The API key of the request; undefined on public operations. */
+  caller: Op['access'] extends 'public' ? undefined : Caller;
 }
 
 export type OperationHandler<Op extends ApiOperation> = (req: Request, res: Response, input: OperationInput<Op>) => Promise<void> | void;
@@ -26,7 +29,9 @@ export function expressPath(openApiPath: string): string {
  * Mounts one operation of the registry on a router. Before the handler runs, the path
  * parameters, the query and the body are parsed with the operation's schemas, in that order, and
  * the first invalid part is rejected with a problem that names each bad field. A part without a
- * schema is not read. `middleware` runs first, for example to parse a JSON body.
+ * schema is not read. Before anything else, the request must carry an API key of a role the
+ * operation accepts (see auth.ts). `middleware` runs next, for example to parse a JSON body, so
+ * the body of a request without a valid key is never read.
  */
 export function handleOperation<Op extends ApiOperation>(router: Router, operation: Op, middleware: RequestHandler[], handler: OperationHandler<Op>): void {
   const { request } = operation;
@@ -40,8 +45,9 @@ export function handleOperation<Op extends ApiOperation>(router: Router, operati
       path: request.path === undefined ? undefined : parseOrThrow(request.path, req.params, 'path'),
       query: request.query === undefined ? undefined : parseOrThrow(request.query, req.query, 'query'),
       body: request.body === undefined ? undefined : parseOrThrow(request.body, req.body, 'body'),
+      caller: operation.access === 'public' ? undefined : requireCaller(req),
     } as OperationInput<Op>;
     await handler(req, res, input);
   };
-  router.route(expressPath(operation.path))[operation.method](...middleware, parseInput);
+  router.route(expressPath(operation.path))[operation.method](authorize(operation.access), ...middleware, parseInput);
 }

@@ -16,7 +16,22 @@ import {
   rotatedSecretResponse,
   subscriptionResponse,
 } from './response-schemas.js';
-import { createSubscriptionBody, idParam, listDeliveriesQuery, listSubscriptionsQuery, lookupBody, recordBody, recordParams, recoverBody, replayBody, rotateSecretBody } from './schemas.js';
+import type { ApiKeyRole } from '../store/documents.js';
+import { apiKeyResponse, createdApiKeyResponse } from './response-schemas.js';
+import {
+  createApiKeyBody,
+  createSubscriptionBody,
+  idParam,
+  listApiKeysQuery,
+  listDeliveriesQuery,
+  listSubscriptionsQuery,
+  lookupBody,
+  recordBody,
+  recordParams,
+  recoverBody,
+  replayBody,
+  rotateSecretBody,
+} from './schemas.js';
 
 /**
  * The route registry: every HTTP operation of the API, declared once. routes/*.ts mount each
@@ -36,9 +51,20 @@ export interface ApiOperation {
     body?: z.ZodType;
   };
   responses: ZodOpenApiResponsesObject;
+  /** The callers it accepts: `public`, or the roles of the API keys it accepts. */
+  access: Access;
   /** Accepts an Idempotency-Key header; its route must mount the idempotency middleware. */
   idempotent?: true;
 }
+
+/** `public` operations need no API key; the others list the roles whose keys they accept. */
+export type Access = 'public' | readonly ApiKeyRole[];
+
+const RECORD_WRITERS: Access = ['provider', 'admin'];
+const RECORD_READERS: Access = ['provider', 'subscriber', 'admin'];
+const SUBSCRIBERS: Access = ['subscriber', 'admin'];
+const ADMINS: Access = ['admin'];
+const METRICS_READERS: Access = ['metrics', 'admin'];
 
 const JSON_TYPE = 'application/json';
 const PROBLEM_TYPE = 'application/problem+json';
@@ -61,10 +87,24 @@ const invalidPathOrQuery = problem('Invalid path or query parameter; `errors` na
 
 /** Responses of a route that reads a JSON body. */
 const bodyErrors: ZodOpenApiResponsesObject = {
-  400: problem('Invalid path parameter, or a body that is not valid JSON.'),
+  400: problem('Invalid path parameter, or a body that is not valid JSON or not UTF-8.'),
   413: problem('Body larger than `MAX_REQUEST_BODY_BYTES`.'),
-  415: problem('Body without `Content-Type: application/json`.'),
+  415: problem('Body without `Content-Type: application/json`, or with a charset other than UTF-8.'),
   422: problem('Valid JSON that breaks a field rule; `errors` names each field.'),
+};
+
+const challengeHeader = z.object({ 'www-authenticate': z.string().meta({ description: 'The Bearer challenge of RFC 6750.', example: 'Bearer realm="doorbell"' }) });
+const rateLimitHeaders = z.object({
+  'retry-after': z.string().meta({ description: 'Seconds until the key may send requests again.', example: '17' }),
+  ratelimit: z.string().meta({ description: 'The remaining quota (IETF RateLimit header fields, draft 8).', example: '"600-in-60sec"; r=0; t=17' }),
+  'ratelimit-policy': z.string().meta({ description: 'The quota policy (IETF RateLimit header fields, draft 8).', example: '"600-in-60sec"; q=600; w=60' }),
+});
+
+/** Responses of every operation that needs an API key; openapi.ts adds them to each one. */
+export const accessErrors: ZodOpenApiResponsesObject = {
+  401: problem('Missing, malformed, unknown or revoked API key.', challengeHeader),
+  403: problem('The API key has a role this operation does not accept.'),
+  429: problem('The API key sent more requests than `API_RATE_LIMIT_REQUESTS` in the window; retry after `Retry-After` seconds.', rateLimitHeaders),
 };
 
 const storeErrors: ZodOpenApiResponsesObject = { 500: unexpectedError, 503: databaseUnreachable };
@@ -72,11 +112,13 @@ const storeErrors: ZodOpenApiResponsesObject = { 500: unexpectedError, 503: data
 export const operations = {
   writeRecord: {
     idempotent: true,
+    access: RECORD_WRITERS,
     method: 'put',
     path: '/v1/records/{kind}/{id}',
     tags: ['Records'],
     summary: 'Write a record',
-    description: 'Stores the body as the next version of the record. Each write is an event, sent to every active subscriber of the record and of its kind.',
+    description:
+      'Stores the body as the next version of the record. Each write is an event, sent to every active subscriber of the record and of its kind. The body may nest objects and arrays at most 64 levels deep and must not contain a `__proto__` key.',
     request: { path: recordParams, body: recordBody },
     responses: {
       200: json('A later version was written.', recordWrittenResponse),
@@ -88,6 +130,7 @@ export const operations = {
   },
 
   getRecord: {
+    access: RECORD_READERS,
     method: 'get',
     path: '/v1/records/{kind}/{id}',
     tags: ['Records'],
@@ -104,6 +147,7 @@ export const operations = {
 
   deleteRecord: {
     idempotent: true,
+    access: RECORD_WRITERS,
     method: 'delete',
     path: '/v1/records/{kind}/{id}',
     tags: ['Records'],
@@ -123,6 +167,7 @@ export const operations = {
 
   lookupRecord: {
     idempotent: true,
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/records/{kind}/{id}/lookup',
     tags: ['Records'],
@@ -141,6 +186,7 @@ export const operations = {
 
   createSubscription: {
     idempotent: true,
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/subscriptions',
     tags: ['Subscriptions'],
@@ -158,11 +204,12 @@ export const operations = {
   },
 
   listSubscriptions: {
+    access: SUBSCRIBERS,
     method: 'get',
     path: '/v1/subscriptions',
     tags: ['Subscriptions'],
     summary: 'List subscriptions',
-    description: 'Lists subscriptions oldest first. Deleted ones are not listed.',
+    description: 'Lists the subscriptions of the caller\'s account (every account for an admin key), oldest first. Deleted ones are not listed.',
     request: { query: listSubscriptionsQuery },
     responses: {
       200: json('One page of subscriptions.', pageResponse(subscriptionResponse, 'SubscriptionPage')),
@@ -172,6 +219,7 @@ export const operations = {
   },
 
   getSubscription: {
+    access: SUBSCRIBERS,
     method: 'get',
     path: '/v1/subscriptions/{id}',
     tags: ['Subscriptions'],
@@ -180,12 +228,13 @@ export const operations = {
     responses: {
       200: json('The subscription, without its secret.', subscriptionResponse),
       400: invalidPathOrQuery,
-      404: problem('No subscription has this id, or it was deleted.'),
+      404: problem('No subscription of this account has this id, or it was deleted.'),
       ...storeErrors,
     },
   },
 
   pauseSubscription: {
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/subscriptions/{id}/pause',
     tags: ['Subscriptions'],
@@ -195,12 +244,13 @@ export const operations = {
     responses: {
       200: json('The paused subscription.', subscriptionResponse),
       400: invalidPathOrQuery,
-      404: problem('No subscription has this id, or it was deleted.'),
+      404: problem('No subscription of this account has this id, or it was deleted.'),
       ...storeErrors,
     },
   },
 
   resumeSubscription: {
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/subscriptions/{id}/resume',
     tags: ['Subscriptions'],
@@ -210,13 +260,14 @@ export const operations = {
     responses: {
       200: json('The active subscription.', subscriptionResponse),
       400: invalidPathOrQuery,
-      404: problem('No subscription has this id, or it was deleted.'),
+      404: problem('No subscription of this account has this id, or it was deleted.'),
       ...storeErrors,
     },
   },
 
   rotateSubscriptionSecret: {
     idempotent: true,
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/subscriptions/{id}/secret/rotate',
     tags: ['Subscriptions'],
@@ -229,13 +280,14 @@ export const operations = {
     responses: {
       200: json('The subscription with its new secret, which no later response repeats.', rotatedSecretResponse),
       ...bodyErrors,
-      404: problem('No subscription has this id, or it was deleted.'),
+      404: problem('No subscription of this account has this id, or it was deleted.'),
       409: problem('Another rotation of this subscription ran at the same time; send the request again.'),
       ...storeErrors,
     },
   },
 
   deleteSubscription: {
+    access: SUBSCRIBERS,
     method: 'delete',
     path: '/v1/subscriptions/{id}',
     tags: ['Subscriptions'],
@@ -245,13 +297,14 @@ export const operations = {
     responses: {
       204: { description: 'The subscription was deleted.' },
       400: invalidPathOrQuery,
-      404: problem('No subscription has this id, or it was already deleted.'),
+      404: problem('No subscription of this account has this id, or it was already deleted.'),
       ...storeErrors,
     },
   },
 
   recoverSubscription: {
     idempotent: true,
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/subscriptions/{id}/recover',
     tags: ['Subscriptions'],
@@ -262,7 +315,7 @@ export const operations = {
     responses: {
       202: json('The operation started.', bulkOperationResponse, locationHeader('/v1/operations/op_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
       ...bodyErrors,
-      404: problem('No subscription has this id, or it was deleted.'),
+      404: problem('No subscription of this account has this id, or it was deleted.'),
       409: problem('The subscription is not active; resume it first.'),
       ...storeErrors,
     },
@@ -270,6 +323,7 @@ export const operations = {
 
   replaySubscription: {
     idempotent: true,
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/subscriptions/{id}/replay',
     tags: ['Subscriptions'],
@@ -280,13 +334,14 @@ export const operations = {
     responses: {
       202: json('The operation started.', bulkOperationResponse, locationHeader('/v1/operations/op_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
       ...bodyErrors,
-      404: problem('No subscription has this id, or it was deleted.'),
+      404: problem('No subscription of this account has this id, or it was deleted.'),
       409: problem('The subscription is not active; resume it first.'),
       ...storeErrors,
     },
   },
 
   getBulkOperation: {
+    access: SUBSCRIBERS,
     method: 'get',
     path: '/v1/operations/{id}',
     tags: ['Subscriptions'],
@@ -295,17 +350,18 @@ export const operations = {
     responses: {
       200: json('The operation and its progress.', bulkOperationResponse),
       400: invalidPathOrQuery,
-      404: problem('No operation has this id.'),
+      404: problem('No operation of this account has this id.'),
       ...storeErrors,
     },
   },
 
   listDeliveries: {
+    access: SUBSCRIBERS,
     method: 'get',
     path: '/v1/deliveries',
     tags: ['Deliveries'],
     summary: 'List deliveries',
-    description: 'Lists deliveries newest event first, without their attempts.',
+    description: 'Lists the deliveries to subscriptions of the caller\'s account (every account for an admin key), newest event first, without their attempts.',
     request: { query: listDeliveriesQuery },
     responses: {
       200: json('One page of deliveries.', pageResponse(deliveryResponse, 'DeliveryPage')),
@@ -315,6 +371,7 @@ export const operations = {
   },
 
   getDelivery: {
+    access: SUBSCRIBERS,
     method: 'get',
     path: '/v1/deliveries/{id}',
     tags: ['Deliveries'],
@@ -323,13 +380,14 @@ export const operations = {
     responses: {
       200: json('The delivery with its latest 50 attempts.', deliveryWithAttemptsResponse),
       400: invalidPathOrQuery,
-      404: problem('No delivery has this id.'),
+      404: problem('No delivery to a subscription of this account has this id.'),
       ...storeErrors,
     },
   },
 
   redeliver: {
     idempotent: true,
+    access: SUBSCRIBERS,
     method: 'post',
     path: '/v1/deliveries/{id}/redeliver',
     tags: ['Deliveries'],
@@ -339,13 +397,76 @@ export const operations = {
     responses: {
       202: json('The redelivery started.', deliveryResponse),
       400: invalidPathOrQuery,
-      404: problem('No delivery has this id.'),
+      404: problem('No delivery to a subscription of this account has this id.'),
       409: problem('The delivery is still pending or retrying, its subscription is not active, or a run is already in progress.'),
       ...storeErrors,
     },
   },
 
+  createApiKey: {
+    access: ADMINS,
+    method: 'post',
+    path: '/v1/api-keys',
+    tags: ['API keys'],
+    summary: 'Create an API key',
+    description:
+      'Creates a key with a role. The response contains its token, the only time the API returns it; only a SHA-256 digest is stored. Without `account` the key is an account of its own; with the `account` of another key it shares that key\'s subscriptions and deliveries.',
+    request: { body: createApiKeyBody },
+    responses: {
+      201: json('The key with its token.', createdApiKeyResponse, locationHeader('/v1/api-keys/key_01M91BFKZ2N5NSTJ93E7ZYQCX2')),
+      ...bodyErrors,
+      ...storeErrors,
+    },
+  },
+
+  listApiKeys: {
+    access: ADMINS,
+    method: 'get',
+    path: '/v1/api-keys',
+    tags: ['API keys'],
+    summary: 'List API keys',
+    description: 'Lists keys oldest first, revoked ones included, without tokens or their digests.',
+    request: { query: listApiKeysQuery },
+    responses: {
+      200: json('One page of API keys.', pageResponse(apiKeyResponse, 'ApiKeyPage')),
+      400: invalidPathOrQuery,
+      ...storeErrors,
+    },
+  },
+
+  getApiKey: {
+    access: ADMINS,
+    method: 'get',
+    path: '/v1/api-keys/{id}',
+    tags: ['API keys'],
+    summary: 'Read an API key',
+    request: { path: idParam },
+    responses: {
+      200: json('The key, without its token.', apiKeyResponse),
+      400: invalidPathOrQuery,
+      404: problem('No API key has this id.'),
+      ...storeErrors,
+    },
+  },
+
+  revokeApiKey: {
+    access: ADMINS,
+    method: 'post',
+    path: '/v1/api-keys/{id}/revoke',
+    tags: ['API keys'],
+    summary: 'Revoke an API key',
+    description: 'Requests with the key get 401 from now on. Revoking a revoked key changes nothing. The subscriptions of its account stay, and other keys of the account still reach them.',
+    request: { path: idParam },
+    responses: {
+      200: json('The revoked key.', apiKeyResponse),
+      400: invalidPathOrQuery,
+      404: problem('No API key has this id.'),
+      ...storeErrors,
+    },
+  },
+
   liveness: {
+    access: 'public',
     method: 'get',
     path: '/healthz',
     tags: ['Operations'],
@@ -356,6 +477,7 @@ export const operations = {
   },
 
   readiness: {
+    access: 'public',
     method: 'get',
     path: '/readyz',
     tags: ['Operations'],
@@ -369,6 +491,7 @@ export const operations = {
   },
 
   metrics: {
+    access: METRICS_READERS,
     method: 'get',
     path: '/metrics',
     tags: ['Operations'],
@@ -383,6 +506,7 @@ export const operations = {
   },
 
   openApiDocument: {
+    access: 'public',
     method: 'get',
     path: '/openapi.json',
     tags: ['Operations'],
@@ -392,6 +516,7 @@ export const operations = {
   },
 
   apiReference: {
+    access: 'public',
     method: 'get',
     path: '/docs',
     tags: ['Operations'],

@@ -70,11 +70,20 @@ function throwOnRepeatedParameters(query: Record<string, unknown>): void {
   }
 }
 
-/** Rejects a request with a body that is not declared as JSON, before any parser reads it. */
+/**
+ * Rejects a request with a body that is not declared as UTF-8 JSON, before any parser reads it.
+ * JSON exchanged between systems must be UTF-8 (RFC 8259, section 8.1). The parser would decode
+ * another charset, but a record is stored and delivered as the bytes received.
+ */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const got = req.headers['content-type'] ?? 'none';
   if (!req.is('application/json')) {
-    const got = req.headers['content-type'] ?? 'none';
     next(new HttpProblem(415, 'Unsupported Media Type', `request body must be JSON with Content-Type: application/json, got ${got}`));
+    return;
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(got)?.[1];
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+    next(new HttpProblem(415, 'Unsupported Media Type', `request body must be UTF-8 JSON, got charset ${charset}; send it as UTF-8, or omit the charset`));
     return;
   }
   next();
@@ -126,10 +135,18 @@ function toProblem(error: unknown): HttpProblem {
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem(415, 'Unsupported Media Type', 'request body must be UTF-8 encoded JSON');
+    case 'entity.verify.failed':
+      // The only verify step is jsonBody's UTF-8 check (json-body.ts).
+      return new HttpProblem(400, 'Bad Request', 'request body is not valid UTF-8; send JSON encoded as UTF-8');
     case 'request.aborted':
       return new HttpProblem(400, 'Bad Request', 'request body was not received completely');
     default:
       break;
+  }
+
+  // Express's router raises a URIError when a path parameter is not valid percent-encoded UTF-8.
+  if (error instanceof URIError) {
+    return new HttpProblem(400, 'Bad Request', 'the request path contains an invalid percent-encoded sequence; encode path segments as UTF-8');
   }
 
   if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
 import { SIGNATURE_SCHEMES } from '../domain/signing-keys.js';
-import { DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS } from '../store/documents.js';
+import { API_KEY_ROLES, DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS } from '../store/documents.js';
 import { deliveryMode, deliveryOrdering, recordKey, signingSecret, subscriptionTarget } from './schemas.js';
 
 /**
@@ -176,6 +176,24 @@ export function pageResponse<T extends z.ZodType>(item: T, id: string) {
     })
     .meta({ id });
 }
+
+export const apiKeyResponse = z
+  .strictObject({
+    id: z.string().meta({ description: 'API key id.', example: 'key_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+    name: z.string().meta({ example: 'orders-service' }),
+    role: z.enum(API_KEY_ROLES),
+    account: z.string().meta({ description: 'Keys of one account share its subscriptions and deliveries.', example: 'key_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+    prefix: z.string().meta({ description: 'The first characters of the token, to tell keys apart.', example: 'dbk_3kq9Vx2a' }),
+    createdAt: timestamp,
+    revokedAt: timestamp.nullable().meta({ description: 'When the key was revoked, or null while it is valid.' }),
+  })
+  .meta({ id: 'ApiKey', description: 'An API key, without its token.' });
+
+export const createdApiKeyResponse = apiKeyResponse
+  .extend({
+    token: z.string().meta({ description: 'The token to send as `Authorization: Bearer <token>`. Only this response contains it.', example: 'dbk_3kq9Vx2aJ0m8bQ4yT7cW1nP5sR2uE6gH9kL3oZ8xV4d' }),
+  })
+  .meta({ id: 'CreatedApiKey', description: 'A new API key with its token, which no later response repeats.' });
 
 export const healthResponse = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 

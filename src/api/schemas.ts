@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { ACCOUNT_ID_PATTERN } from '../domain/api-keys.js';
 import { RECORD_KEY_PATTERN, RECORD_KEY_RULE } from '../domain/ids.js';
 import { describeInvalidSecret } from '../domain/secrets.js';
 import { SIGNATURE_SCHEMES } from '../domain/signing-keys.js';
 import { findHeaderIssues, MAX_HEADER_VALUE_LENGTH, MAX_HEADERS, MAX_HEADERS_TOTAL_BYTES } from '../domain/subscription-headers.js';
-import { DELIVERY_MODES, DELIVERY_ORDERINGS, DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS, OPERATIONAL_EVENT_TYPES, OPERATIONAL_TARGET, RECORD_EVENT_TYPES, isOperationalEventType, type EventType } from '../store/documents.js';
+import { API_KEY_ROLES, DELIVERY_MODES, DELIVERY_ORDERINGS, DELIVERY_STATUSES, EVENT_TYPES, HTTP_METHODS, OPERATIONAL_EVENT_TYPES, OPERATIONAL_TARGET, RECORD_EVENT_TYPES, isOperationalEventType, type EventType } from '../store/documents.js';
 
 const MAX_URL_LENGTH = 2048;
 const MAX_RETRY_WINDOW_DAYS = 3650;
@@ -31,6 +32,11 @@ export const endpointUrl = z
   .string()
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
   .superRefine((value, ctx) => {
+    // The URL parser drops tabs and line breaks, so they would pass it and stay in the stored text.
+    if (/[\x00-\x20\x7F]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain spaces or control characters such as CR, LF or NUL; percent-encode them' });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(value);
@@ -288,7 +294,61 @@ export const listDeliveriesQuery = z
   })
   .strict();
 
-/** A record body: any JSON object. */
+/** Maximum nesting of objects and arrays in a record, so receivers' recursive JSON parsers cannot overflow their stack. */
+export const MAX_RECORD_DEPTH = 64;
+
+/**
+ * Returns why a parsed record is rejected, or undefined. It walks the value without recursion
+ * and stops at the first problem, so a deeply nested body cannot exhaust the stack here either.
+ */
+export function describeInvalidRecord(record: unknown): string | undefined {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value: record, depth: 1 }];
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop()!;
+    if (typeof value !== 'object' || value === null) {
+      continue;
+    }
+    if (depth > MAX_RECORD_DEPTH) {
+      return `nests objects and arrays more than ${MAX_RECORD_DEPTH} levels deep; flatten it`;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      // JSON.parse makes "__proto__" an own key; a receiver that merges the record into an object would change its prototype.
+      if (key === '__proto__') {
+        return 'contains the key "__proto__", which receivers may treat as a prototype; rename it';
+      }
+      pending.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A record body: any JSON object. The write route also checks the parsed JSON with
+ * describeInvalidRecord, because this schema's output drops a top-level `__proto__` key.
+ */
 export const recordBody = z
   .record(z.string(), z.unknown(), { message: 'record body must be a JSON object' })
   .meta({ description: 'The record: any JSON object. It is stored and sent to subscribers as the bytes received.', example: { status: 'shipped', carrier: 'DHL', items: 2 } });
+
+export const createApiKeyBody = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[\x20-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
+      .meta({ description: 'Who or what uses the key, shown in the list of keys.', example: 'orders-service' }),
+    role: z.enum(API_KEY_ROLES, { message: `must be one of ${API_KEY_ROLES.join(', ')}` }).meta({ description: 'What the key may do.' }),
+    account: z
+      .string()
+      .regex(ACCOUNT_ID_PATTERN, 'must be 1 to 64 letters, digits, "_" or "-", starting with a letter or digit, such as the account of an existing key')
+      .optional()
+      .meta({ description: 'Account to join, such as the `account` of an existing key, to share its subscriptions. Omit it to give the key an account of its own.', example: 'key_01M91BFKZ2N5NSTJ93E7ZYQCX2' }),
+  })
+  .strict();
+
+export const listApiKeysQuery = z
+  .object({
+    role: z.enum(API_KEY_ROLES, { message: `must be one of ${API_KEY_ROLES.join(', ')}` }).optional().meta({ description: 'Only keys with this role.' }),
+    limit,
+    cursor,
+  })
+  .strict();

@@ -1,5 +1,5 @@
 import { failingStreakStart } from '../domain/endpoint-health.js';
-import { OPERATIONAL_KIND, type BulkOperationDocument, type DeliveryDocument, type EventDocument, type SubscriptionDocument } from '../store/documents.js';
+import { OPERATIONAL_KIND, type ApiKeyDocument, type BulkOperationDocument, type DeliveryDocument, type EventDocument, type SubscriptionDocument } from '../store/documents.js';
 
 /** How API responses show stored documents. Secrets and internal keys never appear here. */
 
@@ -94,4 +94,17 @@ export function bulkOperationView(operation: BulkOperationDocument, temporalUi: 
 /** Returns the Temporal Web UI page of a workflow's most recent run. */
 export function workflowUrl(temporalUi: { uiUrl: string; namespace: string }, workflowId: string): string {
   return `${temporalUi.uiUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Shows an API key without its token or the token's digest. */
+export function apiKeyView(key: ApiKeyDocument) {
+  return {
+    id: key._id,
+    name: key.name,
+    role: key.role,
+    account: key.accountId,
+    prefix: key.prefix,
+    createdAt: key.createdAt,
+    revokedAt: key.revokedAt,
+  };
 }

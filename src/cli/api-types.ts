@@ -82,3 +82,18 @@ export interface BulkOperation {
   updatedAt: string;
   completedAt: string | null;
 }
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: string;
+  account: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The response that created an API key, the only one with its token. */
+export interface CreatedApiKey extends ApiKey {
+  token: string;
+}

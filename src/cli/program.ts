@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { integerInRange } from './arguments.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerListenCommand } from './commands/listen.js';
 import { registerRecordCommands } from './commands/records.js';
 import { registerRecoveryCommands } from './commands/recovery.js';
@@ -13,7 +14,9 @@ import { DEFAULT_API_URL } from './settings.js';
 const EXIT_CODES_HELP = `
 The API URL comes from --api-url, else DOORBELL_API_URL, else the config file
 (DOORBELL_CONFIG, else ~/.config/doorbell/config.json), else ${DEFAULT_API_URL}.
-DOORBELL_API_KEY, when set, is sent as "Authorization: Bearer <key>".
+The API key, sent as "Authorization: Bearer <key>", comes from DOORBELL_API_KEY,
+else "apiKey" in the config file, else, for an API on a loopback address, the
+local admin key that npm start writes to .doorbell/admin-api-key.
 
 Exit codes:
   0  success
@@ -46,6 +49,7 @@ export function buildProgram(): Command {
   registerSubscriptionsCommand(program);
   registerDeliveryCommands(program);
   registerRecoveryCommands(program);
+  registerKeysCommand(program);
   registerConfigCommand(program);
   return program;
 }

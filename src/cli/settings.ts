@@ -5,9 +5,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from './errors.js';
+import { isLoopbackHost } from './loopback.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+
+/** The admin key `npm start` writes for the local stack, in this checkout's `.doorbell` folder. */
+export const LOCAL_ADMIN_KEY_FILE = fileURLToPath(new URL('../../.doorbell/admin-api-key', import.meta.url));
 
 /** The keys `doorbell config set` accepts, with the config file property each one sets. */
 export const CONFIG_KEYS = { 'api-url': 'apiUrl' } as const;
@@ -16,19 +21,19 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
 /** The config file's contents. Unknown properties are kept when the file is rewritten. */
 export interface ConfigFile {
   apiUrl?: string;
+  apiKey?: string;
   [property: string]: unknown;
 }
 
 export type ApiUrlSource = '--api-url' | 'DOORBELL_API_URL' | 'config file' | 'default';
+export type ApiKeySource = 'DOORBELL_API_KEY' | 'config file' | 'local admin key' | 'none';
 
 export interface Settings {
   apiUrl: string;
   apiUrlSource: ApiUrlSource;
-  /**
-   * Sent as `Authorization: Bearer` on every request when set. The API has no API keys yet, so
-   * the only source is DOORBELL_API_KEY; a config file entry would be read here once keys exist.
-   */
+  /** Sent as `Authorization: Bearer` on every request when set. */
   apiKey: string | undefined;
+  apiKeySource: ApiKeySource;
   configPath: string;
 }
 
@@ -71,7 +76,7 @@ export function readConfigFile(filePath: string): ConfigFile {
 }
 
 /**
- * Writes the config file with mode 0600, because it may hold an API key once the API has keys.
+ * Writes the config file with mode 0600, because it may hold an API key.
  * It writes a temporary file and renames it, so an interrupted write leaves the old file intact.
  */
 export function writeConfigFile(filePath: string, config: ConfigFile): void {
@@ -83,30 +88,68 @@ export function writeConfigFile(filePath: string, config: ConfigFile): void {
 
 /**
  * Resolves the API URL and key from the `--api-url` option, the environment and the config file.
- * An empty environment variable counts as unset.
+ * An empty environment variable counts as unset. The API key comes from DOORBELL_API_KEY, else
+ * `apiKey` in the config file, else, only for an API on a loopback address, the local admin key
+ * that `npm start` wrote to `localKeyFile`, so that key never leaves the machine.
  *
  * @throws UsageError when the chosen API URL is not an absolute http or https URL, or the config file is invalid.
  */
-export function resolveSettings(options: { apiUrl?: string | undefined }, env: NodeJS.ProcessEnv): Settings {
+export function resolveSettings(options: { apiUrl?: string | undefined }, env: NodeJS.ProcessEnv, localKeyFile = LOCAL_ADMIN_KEY_FILE): Settings {
   const configPath = configFilePath(env);
-  const apiKey = nonEmpty(env.DOORBELL_API_KEY);
+  const { apiUrl, apiUrlSource, file } = resolveApiUrl(options, env, configPath);
+  const { apiKey, apiKeySource } = resolveApiKey(env, file ?? readConfigFile(configPath), configPath, apiUrl, localKeyFile);
+  return { apiUrl, apiUrlSource, apiKey, apiKeySource, configPath };
+}
 
+function resolveApiUrl(options: { apiUrl?: string | undefined }, env: NodeJS.ProcessEnv, configPath: string): { apiUrl: string; apiUrlSource: ApiUrlSource; file?: ConfigFile } {
   const fromOption = nonEmpty(options.apiUrl);
   if (fromOption !== undefined) {
-    return { apiUrl: normalizeApiUrl(fromOption, '--api-url'), apiUrlSource: '--api-url', apiKey, configPath };
+    return { apiUrl: normalizeApiUrl(fromOption, '--api-url'), apiUrlSource: '--api-url' };
   }
   const fromEnvironment = nonEmpty(env.DOORBELL_API_URL);
   if (fromEnvironment !== undefined) {
-    return { apiUrl: normalizeApiUrl(fromEnvironment, 'DOORBELL_API_URL'), apiUrlSource: 'DOORBELL_API_URL', apiKey, configPath };
+    return { apiUrl: normalizeApiUrl(fromEnvironment, 'DOORBELL_API_URL'), apiUrlSource: 'DOORBELL_API_URL' };
   }
-  const fromFile = readConfigFile(configPath).apiUrl;
+  const file = readConfigFile(configPath);
+  const fromFile = file.apiUrl;
   if (fromFile !== undefined) {
     if (typeof fromFile !== 'string') {
       throw new UsageError(`apiUrl in the config file ${configPath} must be a string`);
     }
-    return { apiUrl: normalizeApiUrl(fromFile, `apiUrl in ${configPath}`), apiUrlSource: 'config file', apiKey, configPath };
+    return { apiUrl: normalizeApiUrl(fromFile, `apiUrl in ${configPath}`), apiUrlSource: 'config file', file };
   }
-  return { apiUrl: DEFAULT_API_URL, apiUrlSource: 'default', apiKey, configPath };
+  return { apiUrl: DEFAULT_API_URL, apiUrlSource: 'default', file };
+}
+
+function resolveApiKey(env: NodeJS.ProcessEnv, file: ConfigFile, configPath: string, apiUrl: string, localKeyFile: string): { apiKey: string | undefined; apiKeySource: ApiKeySource } {
+  const fromEnvironment = nonEmpty(env.DOORBELL_API_KEY);
+  if (fromEnvironment !== undefined) {
+    return { apiKey: fromEnvironment, apiKeySource: 'DOORBELL_API_KEY' };
+  }
+  if (file.apiKey !== undefined) {
+    if (typeof file.apiKey !== 'string' || file.apiKey === '') {
+      throw new UsageError(`apiKey in the config file ${configPath} must be a non-empty string`);
+    }
+    return { apiKey: file.apiKey, apiKeySource: 'config file' };
+  }
+  if (isLoopbackHost(new URL(apiUrl).hostname)) {
+    const local = readLocalKey(localKeyFile);
+    if (local !== undefined) {
+      return { apiKey: local, apiKeySource: 'local admin key' };
+    }
+  }
+  return { apiKey: undefined, apiKeySource: 'none' };
+}
+
+function readLocalKey(filePath: string): string | undefined {
+  try {
+    return nonEmpty(readFileSync(filePath, 'utf8').trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw new UsageError(`cannot read the local admin key ${filePath}: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Filter } from 'mongodb';
 import type { Logger } from 'pino';
 import type { DeliveryMode, DeliveryOrdering, EventType, HttpMethod, SubscriptionDocument, SubscriptionStatus } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
@@ -10,6 +11,8 @@ import { generateEd25519KeyPair, type SignatureScheme } from './signing-keys.js'
 import type { HeaderPair } from './subscription-headers.js';
 
 export interface SubscriptionRequest {
+  /** The account of the API key that asks; it owns the subscription. */
+  accountId: string;
   target: string;
   kind: string;
   recordId: string | null;
@@ -54,8 +57,9 @@ export async function createSubscription(deps: Deps, request: SubscriptionReques
 }
 
 /**
- * Finds or creates the subscription a lookup leaves behind, keyed by target, method and URL, so a
- * client repeating its lookup gets the same subscription instead of a second webhook per change.
+ * Finds or creates the subscription a lookup leaves behind, keyed by account, target, method and
+ * URL, so a client repeating its lookup gets the same subscription instead of a second webhook per
+ * change. Another account's lookup of the same URL gets a subscription of its own.
  *
  * @throws SecretMismatchError when the repeat names another secret than the existing subscription's.
  */
@@ -112,6 +116,7 @@ async function insertSubscription(deps: Deps, request: SubscriptionRequest, id: 
     ordering: request.ordering ?? 'none',
     mode: request.mode ?? 'every-event',
     dedupeKey,
+    accountId: request.accountId,
     ...(request.eventTypes === undefined ? {} : { eventTypes: request.eventTypes }),
     ...(request.operationalSubscriptionId === undefined ? {} : { operationalSubscriptionId: request.operationalSubscriptionId }),
     createdAt: now,
@@ -198,19 +203,21 @@ export async function rotateSigningKey(
 }
 
 function lookupDedupeKey(request: SubscriptionRequest): string {
-  const digest = createHash('sha256').update(`${request.target}\n${request.method}\n${request.url}`).digest('hex');
+  const digest = createHash('sha256').update(`${request.accountId}\n${request.target}\n${request.method}\n${request.url}`).digest('hex');
   return `lookup:${digest}`;
 }
 
 /**
  * Changes a subscription's status. Pausing or deleting it also cancels its pending deliveries,
  * so nothing more is sent; they show as cancelled and can be redelivered after a resume.
- * Returns null when no subscription has this id (deleted ones count as absent).
+ * Returns null when no subscription has this id (deleted ones count as absent), or when it lies
+ * outside `scope`, a filter such as `{ accountId }` that limits the change to one owner.
  */
 export async function setSubscriptionStatus(
   deps: { store: Store; temporal: TemporalTarget; logger: Logger },
   subscriptionId: string,
   status: Exclude<SubscriptionStatus, 'disabled'>,
+  scope: Filter<SubscriptionDocument> = {},
 ): Promise<SubscriptionDocument | null> {
   const set: Partial<SubscriptionDocument> = { status, statusReason: null, updatedAt: new Date() };
   if (status === 'deleted') {
@@ -219,7 +226,7 @@ export async function setSubscriptionStatus(
   }
 
   const updated = await deps.store.subscriptions.findOneAndUpdate(
-    { _id: subscriptionId, status: { $ne: 'deleted' } },
+    { ...scope, _id: subscriptionId, status: { $ne: 'deleted' } },
     // Resuming starts the endpoint's health afresh, so the old failing streak cannot disable it again at once.
     status === 'active' ? { $set: set, $unset: { failingSince: '' } } : { $set: set },
     { returnDocument: 'after' },

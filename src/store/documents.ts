@@ -85,12 +85,18 @@ export interface SubscriptionDocument {
   statusReason: string | null;
   /** How long a delivery is retried; null retries until it succeeds or the subscription stops. */
   retryWindowDays: number | null;
+  /** Unique key that makes lookup-or-subscribe idempotent: one subscription per account, target, method and URL. */
+  dedupeKey: string;
+  /**
+   * The account of the API key that created the subscription; only keys of this account and
+   * admin keys see or change it. Absent on subscriptions created before the API had keys, which
+   * only admin keys reach.
+   */
+  accountId?: string;
   /** `per-record` delivers each record's versions one at a time, in version order; absent means `none`. */
   ordering?: DeliveryOrdering;
   /** `latest` lets a newer version of a record replace a pending delivery of an older one; absent means `every-event`. */
   mode?: DeliveryMode;
-  /** Unique key that makes lookup-or-subscribe idempotent: one subscription per target, method and URL. */
-  dedupeKey: string;
   /** The event types sent to this subscription; absent or null sends every type its target receives. */
   eventTypes?: EventType[] | null;
   /** The subscription (target `operational`) that receives this one's operational events; absent or null sends none. */
@@ -190,7 +196,7 @@ export interface BulkOperationDocument {
 
 /** The first response to a request with an Idempotency-Key, replayed to repeats for 24 hours. */
 export interface IdempotencyDocument {
-  /** Digest of the method, path and key. */
+  /** Digest of the caller's account, the method, the path and the key. */
   _id: string;
   /** Digest of the request body, to tell a retry from a different request under the same key. */
   fingerprint: string;
@@ -202,4 +208,29 @@ export interface IdempotencyDocument {
   bodyCiphertext?: string;
   createdAt: Date;
   expiresAt: Date;
+}
+
+/**
+ * What a key may do: `provider` writes and reads records, `subscriber` looks up records and
+ * manages its account's subscriptions and deliveries, `metrics` reads /metrics only, and `admin`
+ * does everything, including managing keys.
+ */
+export const API_KEY_ROLES = ['provider', 'subscriber', 'admin', 'metrics'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+/** An API key. The token itself is never stored, only its SHA-256 digest. */
+export interface ApiKeyDocument {
+  _id: string;
+  /** Who or what uses the key, for people reading the list. */
+  name: string;
+  role: ApiKeyRole;
+  /** Keys of one account share its subscriptions and deliveries; by default a key is an account of its own. */
+  accountId: string;
+  /** Hex SHA-256 digest of the token. */
+  tokenHash: string;
+  /** The first characters of the token, such as `dbk_3kq9Vx2a`, so a key can be told apart without its token. */
+  prefix: string;
+  createdAt: Date;
+  /** When the key was revoked, or null while it is valid. */
+  revokedAt: Date | null;
 }

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import type { BulkOperationDocument, DeliveryDocument, EventDocument, IdempotencyDocument, SubscriptionDocument } from './documents.js';
+import type { ApiKeyDocument, BulkOperationDocument, DeliveryDocument, EventDocument, IdempotencyDocument, SubscriptionDocument } from './documents.js';
 
 export interface Store {
   client: MongoClient;
@@ -9,6 +9,7 @@ export interface Store {
   deliveries: Collection<DeliveryDocument>;
   idempotencyKeys: Collection<IdempotencyDocument>;
   bulkOperations: Collection<BulkOperationDocument>;
+  apiKeys: Collection<ApiKeyDocument>;
 }
 
 /** Connects to MongoDB (or a compatible server) and creates the indexes Doorbell relies on. */
@@ -30,6 +31,7 @@ export async function openStore(options: { uri: string; database: string; appNam
     deliveries: db.collection('deliveries'),
     idempotencyKeys: db.collection('idempotency_keys'),
     bulkOperations: db.collection('bulk_operations'),
+    apiKeys: db.collection('api_keys'),
   };
   await ensureIndexes(store);
   return store;
@@ -45,6 +47,9 @@ async function ensureIndexes(store: Store): Promise<void> {
   // The worker's metrics count subscriptions and deliveries by status at every scrape.
   await store.subscriptions.createIndex({ status: 1 }, { name: 'status' });
 
+  // Subscribers list their own account's subscriptions.
+  await store.subscriptions.createIndex({ accountId: 1, _id: 1 }, { name: 'account' });
+
   await store.deliveries.createIndex({ subscriptionId: 1, status: 1, _id: 1 }, { name: 'subscription_status' });
   await store.deliveries.createIndex({ eventId: 1 }, { name: 'event' });
   // Record streams look up the highest version a subscription already has a delivery of.
@@ -53,7 +58,11 @@ async function ensureIndexes(store: Store): Promise<void> {
   // Replays page through the events of a kind in id order.
   await store.events.createIndex({ kind: 1, createdAt: 1 }, { name: 'kind_created' });
 
-  // MongoDB removes expired keys by this TTL index. FerretDB v1 has no TTL indexes, so there the
+  // Every authenticated request finds its key by the token's digest.
+  await store.apiKeys.createIndex({ tokenHash: 1 }, { unique: true, name: 'token_hash_unique' });
+  await store.apiKeys.createIndex({ accountId: 1 }, { name: 'account' });
+
+  // MongoDB removes expired idempotency keys by this TTL index. FerretDB v1 has no TTL indexes, so there the
   // index is a plain one and the worker's reconciler deletes expired keys on each pass.
   try {
     await store.idempotencyKeys.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expires_at_ttl' });

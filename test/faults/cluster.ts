@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
 import {
   DOORBELL_HOME,
   PROJECT_ROOT,
@@ -19,6 +20,8 @@ import {
   type RunningServer,
   type ServerBinaries,
 } from '../../scripts/lib/local-servers.js';
+import { createApiKey } from '../../src/domain/api-keys.js';
+import type { ApiKeyDocument } from '../../src/store/documents.js';
 
 /** Start-up budget of the API and the worker; generous, because the suite loads both cores. */
 const START_TIMEOUT_MS = 120_000;
@@ -38,6 +41,8 @@ export class FaultCluster {
   private api: ChildProcess | undefined;
   private worker: ChildProcess | undefined;
   private ports = { mongo: 0, temporal: 0, api: 0 };
+  /** Token of an admin API key, created in MongoDB before the API starts. */
+  apiToken = '';
   private readonly env: NodeJS.ProcessEnv;
 
   private constructor(private readonly options: ClusterOptions) {
@@ -60,6 +65,8 @@ export class FaultCluster {
       // Several workers run on one host here, so none takes the fixed metrics ports.
       WORKER_METRICS_PORT: '0',
       WORKER_SDK_METRICS_PORT: '0',
+      // The load comes from one key, faster than a per-key limit would allow.
+      API_RATE_LIMIT_REQUESTS: '0',
     };
   }
 
@@ -71,10 +78,26 @@ export class FaultCluster {
     cluster.env.PORT = String(cluster.ports.api);
 
     await cluster.startMongo();
+    cluster.apiToken = await cluster.createAdminKey();
     await cluster.startTemporal();
     await cluster.startWorker();
     await cluster.startApi();
     return cluster;
+  }
+
+  /** Headers that authenticate a request with the cluster's admin key. */
+  get authorization(): Record<string, string> {
+    return { authorization: `Bearer ${this.apiToken}` };
+  }
+
+  private async createAdminKey(): Promise<string> {
+    const client = new MongoClient(this.env.MONGODB_URI!, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      const { token } = await createApiKey({ apiKeys: client.db(this.env.MONGODB_DATABASE).collection<ApiKeyDocument>('api_keys') }, { name: 'fault suite', role: 'admin' });
+      return token;
+    } finally {
+      await client.close();
+    }
   }
 
   get apiUrl(): string {

@@ -50,7 +50,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
     for (let subscriber = 0; subscriber < scenario.subscribers; subscriber++) {
       const response = await fetch(`${cluster.apiUrl}/v1/subscriptions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...cluster.authorization },
         body: JSON.stringify({ target: 'faults/*', url: ledger.urlFor(subscriber) }),
       });
       assert.equal(response.status, 201, `subscription ${subscriber}: ${await response.text()}`);
@@ -60,6 +60,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
     const chaos = scenario.chaos(cluster, () => isLoadDone);
     const load = await writeRecords({
       apiUrl: () => cluster.apiUrl,
+      apiToken: cluster.apiToken,
       count: scenario.events ?? EVENTS,
       concurrency: scenario.concurrency ?? 8,
       pauseMs: scenario.pauseMs ?? 0,
@@ -213,16 +214,16 @@ describe('nothing accepted is lost', { concurrency: 1 }, () => {
     try {
       const created = await fetch(`${cluster.apiUrl}/v1/subscriptions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...cluster.authorization },
         body: JSON.stringify({ target: 'faults/*', url: ledger.urlFor(0) }),
       });
       const subscription = (await created.json()) as { id: string };
-      await writeRecords({ apiUrl: () => cluster.apiUrl, count: 20, concurrency: 2, kind: 'faults', onAccepted: () => {}, deadlineMs: Date.now() + 60_000 });
+      await writeRecords({ apiUrl: () => cluster.apiUrl, apiToken: cluster.apiToken, count: 20, concurrency: 2, kind: 'faults', onAccepted: () => {}, deadlineMs: Date.now() + 60_000 });
 
       let status = '';
       for (let poll = 0; poll < 100 && status !== 'disabled'; poll++) {
         await sleep(200);
-        const read = await fetch(`${cluster.apiUrl}/v1/subscriptions/${subscription.id}`);
+        const read = await fetch(`${cluster.apiUrl}/v1/subscriptions/${subscription.id}`, { headers: cluster.authorization });
         status = ((await read.json()) as { status: string }).status;
       }
       assert.equal(status, 'disabled');

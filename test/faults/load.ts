@@ -14,6 +14,8 @@ export interface LoadResult {
 
 export async function writeRecords(options: {
   apiUrl: () => string;
+  /** Token of an API key that may write records. */
+  apiToken: string;
   count: number;
   concurrency: number;
   kind: string;
@@ -42,7 +44,7 @@ export async function writeRecords(options: {
       try {
         const response = await fetch(`${options.apiUrl()}/v1/records/${options.kind}/r${index % 97}`, {
           method: 'PUT',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${options.apiToken}` },
           body: JSON.stringify({ index }),
           signal: AbortSignal.timeout(30_000),
         });

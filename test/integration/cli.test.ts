@@ -31,7 +31,7 @@ describe('doorbell CLI', () => {
     stack = await Stack.start();
     receiver = await new TestReceiver().start();
     scratch = mkdtempSync(path.join(tmpdir(), 'doorbell-cli-test-'));
-    env = cliEnvironment({ DOORBELL_API_URL: stack.apiUrl, DOORBELL_CONFIG: path.join(scratch, 'unused-config.json') });
+    env = cliEnvironment({ DOORBELL_API_URL: stack.apiUrl, DOORBELL_API_KEY: stack.adminKey.token, DOORBELL_CONFIG: path.join(scratch, 'unused-config.json') });
   });
 
   after(async () => {
@@ -142,7 +142,7 @@ describe('doorbell CLI', () => {
 
   test('config set stores the API URL', async () => {
     const configPath = path.join(scratch, 'config', 'doorbell.json');
-    const withoutUrl = cliEnvironment({ DOORBELL_CONFIG: configPath });
+    const withoutUrl = cliEnvironment({ DOORBELL_CONFIG: configPath, DOORBELL_API_KEY: stack.adminKey.token });
 
     const set = await runCli(['config', 'set', 'api-url', `${stack.apiUrl}/`], { env: withoutUrl });
     const show = await runCli(['config', 'get', 'api-url', '--json'], { env: withoutUrl });

@@ -133,6 +133,7 @@ describe('long receiver outage, time-skipping server', { skip: reasonToSkip() },
     };
 
     const { subscription, secret } = await createSubscription(services, {
+      accountId: 'long-outage-test',
       target: `products/${options.recordId}`,
       kind: 'products',
       recordId: options.recordId,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { newEventId } from '../../src/domain/ids.js';
 import { testServers } from '../support/env.js';
-import { Stack } from '../support/stack.js';
+import { Stack, type TestApiKey } from '../support/stack.js';
 import { TestReceiver, eventually } from '../support/receiver.js';
 
 interface Sample {
@@ -35,8 +35,9 @@ function parseSamples(text: string): Sample[] {
   return samples;
 }
 
-async function scrape(url: string): Promise<Sample[]> {
-  const response = await fetch(url);
+/** Fetches and parses a metrics page; `token` is sent as a bearer token, as the API's /metrics needs one. */
+async function scrape(url: string, token?: string): Promise<Sample[]> {
+  const response = await fetch(url, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
   assert.equal(response.status, 200, url);
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
   return parseSamples(await response.text());
@@ -63,11 +64,13 @@ describe('Prometheus metrics of the API and the worker', () => {
   let stack: Stack;
   let receiver: TestReceiver;
   let sdkMetricsPort: number;
+  let metricsKey: TestApiKey;
 
   before(async () => {
     sdkMetricsPort = await freeLoopbackPort();
     // A minimum age of 2 minutes keeps the reconciler away from the events the lag test leaves undispatched.
     stack = await Stack.start({ RECONCILER_MIN_AGE_MS: '120000' }, { workerMetrics: true, sdkMetricsPort });
+    metricsKey = await stack.createApiKey('metrics');
     receiver = await new TestReceiver().start();
     // The `status` query parameter of a callback URL sets the receiver's response status; 204 without it.
     receiver.respond = (request) => {
@@ -81,7 +84,8 @@ describe('Prometheus metrics of the API and the worker', () => {
     await receiver.stop();
   });
 
-  const apiMetrics = (): Promise<Sample[]> => scrape(`${stack.apiUrl}/metrics`);
+  // A key with the metrics role, as a Prometheus server would have.
+  const apiMetrics = (): Promise<Sample[]> => scrape(`${stack.apiUrl}/metrics`, metricsKey.token);
   const workerMetrics = (): Promise<Sample[]> => scrape(stack.workerMetricsUrl);
 
   test('delivered write is counted', async () => {

@@ -5,8 +5,8 @@ import type { Express } from 'express';
 import type { z } from 'zod';
 import type { ZodOpenApiMediaTypeObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { createApp } from '../../src/api/app.js';
-import { openApiDocument } from '../../src/api/openapi.js';
-import { operations, type ApiOperation, type OperationId } from '../../src/api/operations.js';
+import { BEARER_SCHEME, openApiDocument } from '../../src/api/openapi.js';
+import { accessErrors, operations, type ApiOperation, type OperationId } from '../../src/api/operations.js';
 import { TestReceiver, eventually } from '../support/receiver.js';
 import { Stack, type ApiResponse } from '../support/stack.js';
 
@@ -63,7 +63,9 @@ function documentedOperations(): string[] {
  */
 function assertDocumented(operationId: OperationId, response: ApiResponse): void {
   const operation: ApiOperation = operations[operationId];
-  const documented = operation.responses[String(response.status) as `${1 | 2 | 3 | 4 | 5}${string}`];
+  // openapi.ts adds the 401, 403 and 429 responses to every operation that needs a key.
+  const responses = operation.access === 'public' ? operation.responses : { ...operation.responses, ...accessErrors };
+  const documented = responses[String(response.status) as `${1 | 2 | 3 | 4 | 5}${string}`];
   assert.ok(documented !== undefined, `${operationId} does not document status ${response.status}: ${JSON.stringify(response.body)}`);
   assert.ok(!('$ref' in documented), `${operationId} ${response.status} must be declared in place`);
 
@@ -129,6 +131,49 @@ describe('OpenAPI document and reference page', () => {
 
     for (const operation of documentedOperations()) {
       assert.ok(routes.has(operation), `${operation} is documented but Express has no such route`);
+    }
+  });
+
+  test('every operation declares its access', () => {
+    const roles = new Set(['provider', 'subscriber', 'admin', 'metrics']);
+    for (const [operationId, operation] of Object.entries<ApiOperation>(operations)) {
+      const { access } = operation as { access?: unknown };
+      assert.ok(access === 'public' || (Array.isArray(access) && access.length > 0), `${operationId} must declare access: 'public' or a list of roles`);
+      if (Array.isArray(access)) {
+        assert.ok(access.includes('admin'), `${operationId}: admin keys may do everything`);
+        assert.ok(access.every((role: string) => roles.has(role)), `${operationId} names an unknown role`);
+      }
+    }
+  });
+
+  test('document shows the bearer scheme', () => {
+    const document = openApiDocument();
+    assert.deepEqual(document.components?.securitySchemes?.[BEARER_SCHEME], {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'dbk_ followed by 43 base64url characters',
+      description: 'An API key, sent as `Authorization: Bearer <token>`. `npm start` writes a local admin key to `.doorbell/admin-api-key`.',
+    });
+    for (const [operationId, operation] of Object.entries<ApiOperation>(operations)) {
+      const documented = document.paths?.[operation.path]?.[operation.method];
+      const expected = operation.access === 'public' ? [] : [{ [BEARER_SCHEME]: [] }];
+      assert.deepEqual(documented?.security, expected, `${operationId} security`);
+      if (operation.access !== 'public') {
+        assert.ok(documented?.responses?.['401'] !== undefined, `${operationId} documents no 401`);
+      }
+    }
+  });
+
+  test('every keyed operation rejects a request without a key', async () => {
+    for (const [operationId, operation] of Object.entries<ApiOperation>(operations)) {
+      if (operation.access === 'public') {
+        continue;
+      }
+      const path = operation.path.replace('{kind}', 'orders').replace(/\{[A-Za-z]+\}/g, 'x1');
+      const response = await stack.requestAs(null, operation.method.toUpperCase(), path, operation.request.body === undefined ? undefined : {});
+      assert.equal(response.status, 401, `${operationId} answered ${response.status} without a key`);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="doorbell"', operationId);
+      assertDocumented(operationId as OperationId, response);
     }
   });
 

@@ -69,7 +69,7 @@ describe('waiting client through the real stack', () => {
 
   before(async () => {
     stack = await Stack.start();
-    client = new WaitingClient({ doorbellUrl: stack.apiUrl, logger: pino({ level: process.env.DOORBELL_TEST_LOG_LEVEL ?? 'silent' }) });
+    client = new WaitingClient({ doorbellUrl: stack.apiUrl, apiKey: (await stack.createApiKey('subscriber')).token, logger: pino({ level: process.env.DOORBELL_TEST_LOG_LEVEL ?? 'silent' }) });
     await client.start();
   });
 
@@ -245,7 +245,7 @@ describe('waiting client through the real stack', () => {
   });
 
   test('lookup of existing record returns it', async () => {
-    const other = new WaitingClient({ doorbellUrl: stack.apiUrl, logger: pino({ level: 'silent' }) });
+    const other = new WaitingClient({ doorbellUrl: stack.apiUrl, apiKey: (await stack.createApiKey('subscriber')).token, logger: pino({ level: 'silent' }) });
     await other.start();
     try {
       const lookup = await other.requestRecord(KIND, RECORD_ID);

@@ -3,6 +3,8 @@ import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/w
 import type { DestinationStream } from 'pino';
 import { createApp } from '../../src/api/app.js';
 import type { Config } from '../../src/config.js';
+import { createApiKey } from '../../src/domain/api-keys.js';
+import type { ApiKeyRole } from '../../src/store/documents.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/metrics-server.js';
 import { openServices, type Services } from '../../src/services.js';
@@ -35,6 +37,13 @@ export interface StackOptions {
   maxConcurrentActivityTaskExecutions?: number;
 }
 
+/** An API key a test created, with its token. */
+export interface TestApiKey {
+  id: string;
+  token: string;
+  accountId: string;
+}
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -57,6 +66,8 @@ export class Stack {
     readonly services: Services,
     readonly logger: Logger,
     private readonly options: StackOptions,
+    /** An admin key, which `request` sends unless the call sets its own Authorization header. */
+    readonly adminKey: TestApiKey,
   ) {}
 
   static async start(overrides: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
@@ -71,7 +82,8 @@ export class Stack {
       isRuntimeInstalled = true;
     }
     const services = await openServices(config, logger, 'doorbell-test');
-    const stack = new Stack(config, services, logger, options);
+    const adminKey = await createTestKey(services, 'admin', { name: 'test admin' });
+    const stack = new Stack(config, services, logger, options, adminKey);
     await stack.startApi();
     await stack.startWorker();
     return stack;
@@ -127,8 +139,27 @@ export class Stack {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  /** Sends a JSON request to the API and parses the JSON (or problem+json) response. */
+  /** Creates an API key in the store, as an admin would through the API, and returns it with its token. */
+  createApiKey(role: ApiKeyRole, options: { account?: string; name?: string } = {}): Promise<TestApiKey> {
+    return createTestKey(this.services, role, options);
+  }
+
+  /**
+   * Sends a JSON request to the API with the admin key and parses the JSON (or problem+json)
+   * response. An `authorization` entry in `headers` replaces the admin key.
+   */
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+    const allHeaders = hasAuthorization ? headers : { authorization: `Bearer ${this.adminKey.token}`, ...headers };
+    return this.send(method, path, body, allHeaders);
+  }
+
+  /** Sends a request like `request` with another key's token, or with no Authorization header when `token` is null. */
+  requestAs<T = any>(token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    return this.send(method, path, body, token === null ? headers : { ...headers, authorization: `Bearer ${token}` });
+  }
+
+  private async send<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<ApiResponse<T>> {
     const response = await fetch(`${this.apiUrl}${path}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -147,4 +178,9 @@ export class Stack {
     await this.services.store.db.dropDatabase();
     await this.services.close();
   }
+}
+
+async function createTestKey(services: Services, role: ApiKeyRole, options: { account?: string; name?: string }): Promise<TestApiKey> {
+  const { key, token } = await createApiKey(services.store, { name: options.name ?? `test ${role}`, role, accountId: options.account });
+  return { id: key._id, token, accountId: key.accountId };
 }

@@ -49,8 +49,42 @@ describe('CLI settings', () => {
   });
 
   test('API key comes from DOORBELL_API_KEY', () => {
-    assert.equal(resolveSettings({}, { DOORBELL_CONFIG: configPath, DOORBELL_API_KEY: 'key-1' }).apiKey, 'key-1');
-    assert.equal(resolveSettings({}, { DOORBELL_CONFIG: configPath, DOORBELL_API_KEY: '' }).apiKey, undefined);
+    const noLocalKey = path.join(scratch, 'no-admin-api-key');
+
+    assert.equal(resolveSettings({}, { DOORBELL_CONFIG: configPath, DOORBELL_API_KEY: 'key-1' }, noLocalKey).apiKey, 'key-1');
+    assert.equal(resolveSettings({}, { DOORBELL_CONFIG: configPath, DOORBELL_API_KEY: '' }, noLocalKey).apiKey, undefined);
+  });
+
+  test('API key comes from the config file', () => {
+    const withKey = path.join(scratch, 'with-key.json');
+    writeFileSync(withKey, JSON.stringify({ apiUrl: 'https://doorbell.example.com', apiKey: 'dbk_from_file' }));
+
+    const fromFile = resolveSettings({}, { DOORBELL_CONFIG: withKey });
+    const fromEnvironment = resolveSettings({}, { DOORBELL_CONFIG: withKey, DOORBELL_API_KEY: 'dbk_from_env' });
+
+    assert.equal(fromFile.apiKey, 'dbk_from_file');
+    assert.equal(fromFile.apiKeySource, 'config file');
+    assert.equal(fromEnvironment.apiKey, 'dbk_from_env');
+  });
+
+  test('local admin key only for loopback', () => {
+    const localKey = path.join(scratch, 'admin-api-key');
+    writeFileSync(localKey, 'dbk_local\n');
+
+    const local = resolveSettings({}, { DOORBELL_CONFIG: configPath }, localKey);
+    const remote = resolveSettings({ apiUrl: 'https://doorbell.example.com' }, { DOORBELL_CONFIG: configPath }, localKey);
+
+    assert.equal(local.apiKey, 'dbk_local');
+    assert.equal(local.apiKeySource, 'local admin key');
+    assert.equal(remote.apiKey, undefined);
+    assert.equal(remote.apiKeySource, 'none');
+  });
+
+  test('config apiKey must be a string', () => {
+    const broken = path.join(scratch, 'number-key.json');
+    writeFileSync(broken, JSON.stringify({ apiKey: 42 }));
+
+    assert.throws(() => resolveSettings({}, { DOORBELL_CONFIG: broken }), /apiKey in the config file/);
   });
 
   test('config path defaults to ~/.config/doorbell', () => {

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
 
     assert.equal(config.env, 'development');
     assert.deepEqual(config.log, { level: 'info', pretty: true });
-    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, maxRequestBodyBytes: 1_048_576, maxInFlightRequests: 256 });
+    assert.deepEqual(config.api, { host: '127.0.0.1', port: 3000, maxRequestBodyBytes: 1_048_576, maxInFlightRequests: 256, rateLimit: { maxRequests: 6000, windowMs: 60_000 } });
     assert.deepEqual(config.mongo, { uri: 'mongodb://127.0.0.1:27017/', database: 'doorbell' });
     assert.deepEqual(config.temporal, {
       address: '127.0.0.1:7233',
@@ -110,6 +110,18 @@ describe('loadConfig', () => {
     const names = error.issues.map((issue) => issue.split(':')[0]);
 
     assert.deepEqual(names.sort(), ['LOG_LEVEL', 'MONGODB_URI', 'PORT']);
+  });
+
+  test('rate limit is read', () => {
+    const config = loadConfig({ ...MINIMAL_ENV, API_RATE_LIMIT_REQUESTS: '0', API_RATE_LIMIT_WINDOW_MS: '1000' });
+
+    assert.deepEqual(config.api.rateLimit, { maxRequests: 0, windowMs: 1000 });
+  });
+
+  test('rate limit window below 1 s is named', () => {
+    const error = configError({ ...MINIMAL_ENV, API_RATE_LIMIT_WINDOW_MS: '10' });
+
+    assert.match(error.message, /API_RATE_LIMIT_WINDOW_MS/);
   });
 
   test('API key turns Temporal TLS on', () => {

@@ -1,8 +1,10 @@
-import { Router, json, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { createBulkOperation, type BulkSelection } from '../../domain/bulk-operations.js';
 import { OPERATIONAL_TARGET, type BulkOperationType, type SubscriptionDocument } from '../../store/documents.js';
+import { ownedBy, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { idempotency } from '../idempotency.js';
+import { jsonBody } from '../json-body.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
@@ -11,16 +13,16 @@ import { bulkOperationView } from '../views.js';
 /** Recover and replay of one subscription, and the progress of those operations. */
 export function bulkOperationsRouter(ctx: ApiContext): Router {
   const router = Router();
-  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const parseJson = jsonBody({ limitBytes: ctx.config.api.maxRequestBodyBytes });
   const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
 
   handleOperation(router, operations.recoverSubscription, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
-    const subscription = await activeSubscription(ctx, input.path.id, 'recover');
+    const subscription = await activeSubscription(ctx, input.caller, input.path.id, 'recover');
     await start(res, 'recover', subscription, { since: input.body.since, kind: null, recordId: null });
   });
 
   handleOperation(router, operations.replaySubscription, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
-    const subscription = await activeSubscription(ctx, input.path.id, 'replay');
+    const subscription = await activeSubscription(ctx, input.caller, input.path.id, 'replay');
     const { body } = input;
     const [kind, recordId] = body.record === undefined ? [body.kind!, null] : (body.record.split('/') as [string, string]);
 
@@ -35,7 +37,11 @@ export function bulkOperationsRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.getBulkOperation, [], async (_req, res, input) => {
     const operation = await ctx.store.bulkOperations.findOne({ _id: input.path.id });
-    if (operation === null) {
+    // An operation on another account's subscription gets the same 404 as a missing one.
+    const isOwned =
+      operation !== null &&
+      (await ctx.store.subscriptions.findOne({ ...ownedBy(input.caller), _id: operation.subscriptionId }, { projection: { _id: 1 } })) !== null;
+    if (operation === null || !isOwned) {
       throw HttpProblem.notFound('operation', input.path.id);
     }
     res.json(bulkOperationView(operation, ctx.config.temporal));
@@ -50,8 +56,8 @@ export function bulkOperationsRouter(ctx: ApiContext): Router {
   return router;
 }
 
-async function activeSubscription(ctx: ApiContext, id: string, action: BulkOperationType): Promise<SubscriptionDocument> {
-  const subscription = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
+async function activeSubscription(ctx: ApiContext, caller: Caller, id: string, action: BulkOperationType): Promise<SubscriptionDocument> {
+  const subscription = await ctx.store.subscriptions.findOne({ ...ownedBy(caller), _id: id, status: { $ne: 'deleted' } });
   if (subscription === null) {
     throw HttpProblem.notFound('subscription', id);
   }

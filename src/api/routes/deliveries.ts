@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Filter } from 'mongodb';
 import { startDelivery } from '../../temporal/start-workflows.js';
 import type { DeliveryDocument } from '../../store/documents.js';
+import { ownedBy, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
@@ -13,10 +14,14 @@ export function deliveriesRouter(ctx: ApiContext): Router {
   const router = Router();
 
   handleOperation(router, operations.listDeliveries, [], async (_req, res, input) => {
-    const { query } = input;
+    const { query, caller } = input;
     const filter: Filter<DeliveryDocument> = {};
+    const ownedIds = caller.role === 'admin' ? null : await ownedSubscriptionIds(ctx, caller);
     if (query.subscriptionId !== undefined) {
-      filter.subscriptionId = query.subscriptionId;
+      const isVisible = ownedIds === null || ownedIds.includes(query.subscriptionId);
+      filter.subscriptionId = isVisible ? query.subscriptionId : { $in: [] };
+    } else if (ownedIds !== null) {
+      filter.subscriptionId = { $in: ownedIds };
     }
     if (query.eventId !== undefined) {
       filter.eventId = query.eventId;
@@ -38,7 +43,7 @@ export function deliveriesRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.getDelivery, [], async (_req, res, input) => {
     const { id } = input.path;
-    const delivery = await ctx.store.deliveries.findOne({ _id: id });
+    const delivery = await findOwnedDelivery(ctx, input.caller, id);
     if (delivery === null) {
       throw HttpProblem.notFound('delivery', id);
     }
@@ -48,7 +53,7 @@ export function deliveriesRouter(ctx: ApiContext): Router {
   /** Starts a new run of a delivery that has ended, with the same webhook-id, and a fresh retry window. */
   handleOperation(router, operations.redeliver, [idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger })], async (_req, res, input) => {
     const { id } = input.path;
-    const delivery = await ctx.store.deliveries.findOne({ _id: id });
+    const delivery = await findOwnedDelivery(ctx, input.caller, id);
     if (delivery === null) {
       throw HttpProblem.notFound('delivery', id);
     }
@@ -87,4 +92,28 @@ export function deliveriesRouter(ctx: ApiContext): Router {
   });
 
   return router;
+}
+
+/**
+ * Finds a delivery whose subscription the caller's account owns, or any delivery for an admin
+ * key. A delivery of another account returns null like a missing one, so its id cannot be probed.
+ */
+async function findOwnedDelivery(ctx: ApiContext, caller: Caller, id: string): Promise<DeliveryDocument | null> {
+  const delivery = await ctx.store.deliveries.findOne({ _id: id });
+  if (delivery === null || caller.role === 'admin') {
+    return delivery;
+  }
+  const subscription = await ctx.store.subscriptions.findOne({ ...ownedBy(caller), _id: delivery.subscriptionId }, { projection: { _id: 1 } });
+  return subscription === null ? null : delivery;
+}
+
+/**
+ * Returns the ids of every subscription of the caller's account, deleted ones included, because a
+ * delivery belongs to the account that owns its subscription.
+ *
+ * NOTE: the ids go into one $in list per request, which grows with the account's subscriptions.
+ */
+async function ownedSubscriptionIds(ctx: ApiContext, caller: Caller): Promise<string[]> {
+  const owned = await ctx.store.subscriptions.find(ownedBy(caller)).project<{ _id: string }>({ _id: 1 }).toArray();
+  return owned.map((subscription) => subscription._id);
 }

@@ -1,35 +1,33 @@
-import { Router, json, type Request } from 'express';
+import { Router } from 'express';
 import { recordPath } from '../../domain/ids.js';
 import { RecordAbsentError, VersionContentionError, deleteRecord, findLatestEvent, writeRecord } from '../../domain/record-writes.js';
 import type { EventDocument } from '../../store/documents.js';
 import { findOrCreateLookupSubscription, SecretMismatchError } from '../../domain/subscriptions.js';
 import type { ApiContext } from '../context.js';
+import { jsonBody, type RequestWithRawBody } from '../json-body.js';
 import type { ApiMetrics } from '../metrics.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
 import { HttpProblem, requireJsonBody } from '../problem.js';
+import { describeInvalidRecord } from '../schemas.js';
 import { recordView, subscriptionView } from '../views.js';
-
-type RequestWithRawBody = Request & { rawBody: Buffer };
 
 export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   const router = Router();
-  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const parseJson = jsonBody({ limitBytes: ctx.config.api.maxRequestBodyBytes });
   const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
   // Keeps the bytes of a record body, so webhooks carry the provider's JSON exactly as sent
   // (large integers and all) rather than a re-serialized copy.
-  const parseJsonKeepingRaw = json({
-    limit: ctx.config.api.maxRequestBodyBytes,
-    strict: true,
-    verify: (req, _res, buffer) => {
-      (req as RequestWithRawBody).rawBody = buffer;
-    },
-  });
+  const parseJsonKeepingRaw = jsonBody({ limitBytes: ctx.config.api.maxRequestBodyBytes, keepRaw: true });
 
   /** Create or update a record. Every write is an event with the next version of the record. */
   handleOperation(router, operations.writeRecord, [requireJsonBody, parseJsonKeepingRaw, idempotent], async (req, res, input) => {
     const { kind, id } = input.path;
+    const invalid = describeInvalidRecord(req.body);
+    if (invalid !== undefined) {
+      throw HttpProblem.invalid([{ field: 'body', message: `record body ${invalid}` }], 422);
+    }
     const dataJson = (req as RequestWithRawBody).rawBody.toString('utf8').trim();
 
     let written;
@@ -92,6 +90,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   handleOperation(router, operations.lookupRecord, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { kind, id } = input.path;
     const { callback } = input.body;
+    const { caller } = input;
     const path = recordPath(kind, id);
 
     const existing = await findLatestEvent(ctx.store, kind, id);
@@ -103,6 +102,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
     let result;
     try {
       result = await findOrCreateLookupSubscription(ctx, {
+        accountId: caller.accountId,
         target: path,
         kind,
         recordId: id,

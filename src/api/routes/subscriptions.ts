@@ -1,8 +1,10 @@
-import { Router, json, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Filter } from 'mongodb';
 import { createSubscription, InvalidRotationError, rotateSigningKey, RotationConflictError, setSubscriptionStatus } from '../../domain/subscriptions.js';
 import { OPERATIONAL_KIND, OPERATIONAL_TARGET, type SubscriptionDocument } from '../../store/documents.js';
+import { ownedBy, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { jsonBody } from '../json-body.js';
 import { idempotency } from '../idempotency.js';
 import { handleOperation } from '../operation-handler.js';
 import { operations } from '../operations.js';
@@ -12,7 +14,7 @@ import { subscriptionView } from '../views.js';
 
 export function subscriptionsRouter(ctx: ApiContext): Router {
   const router = Router();
-  const parseJson = json({ limit: ctx.config.api.maxRequestBodyBytes, strict: true });
+  const parseJson = jsonBody({ limitBytes: ctx.config.api.maxRequestBodyBytes });
   const idempotent = idempotency({ keys: ctx.store.idempotencyKeys, secretBox: ctx.secretBox, logger: ctx.logger });
   // An empty request (no body, or Content-Length: 0, as fetch sends for a POST without one) skips the JSON checks.
   const optionalJsonBody: RequestHandler = (req, res, next) => {
@@ -21,14 +23,15 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   };
 
   handleOperation(router, operations.createSubscription, [requireJsonBody, parseJson, idempotent], async (_req, res, input) => {
-    const { body } = input;
+    const { body, caller } = input;
     const isOperational = body.target === OPERATIONAL_TARGET;
     const [kind, recordId] = isOperational ? [OPERATIONAL_KIND, '*'] : (body.target.split('/') as [string, string]);
     if (body.operationalSubscriptionId !== undefined) {
-      await checkOperationalSubscription(ctx, body.operationalSubscriptionId);
+      await checkOperationalSubscription(ctx, caller, body.operationalSubscriptionId);
     }
 
     const { subscription, secret } = await createSubscription(ctx, {
+      accountId: caller.accountId,
       target: body.target,
       kind,
       recordId: recordId === '*' ? null : recordId,
@@ -45,15 +48,23 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
     });
 
     ctx.logger.info(
-      { subscriptionId: subscription._id, target: subscription.target, ordering: subscription.ordering, mode: subscription.mode, signatureScheme: subscription.signatureScheme, headerNames: subscription.headerNames },
+      {
+        subscriptionId: subscription._id,
+        target: subscription.target,
+        accountId: caller.accountId,
+        ordering: subscription.ordering,
+        mode: subscription.mode,
+        signatureScheme: subscription.signatureScheme,
+        headerNames: subscription.headerNames,
+      },
       'Subscription created',
     );
     res.status(201).location(`/v1/subscriptions/${subscription._id}`).json({ ...subscriptionView(subscription), secret });
   });
 
   handleOperation(router, operations.listSubscriptions, [], async (_req, res, input) => {
-    const { query } = input;
-    const filter: Filter<SubscriptionDocument> = { status: query.status ?? { $ne: 'deleted' } };
+    const { query, caller } = input;
+    const filter: Filter<SubscriptionDocument> = { ...ownedBy(caller), status: query.status ?? { $ne: 'deleted' } };
     if (query.target !== undefined) {
       filter.target = query.target;
     }
@@ -70,7 +81,8 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.getSubscription, [], async (_req, res, input) => {
     const { id } = input.path;
-    const subscription = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
+    // A subscription of another account gets the same 404 as a missing one, so ids cannot be probed.
+    const subscription = await ctx.store.subscriptions.findOne({ ...ownedBy(input.caller), _id: id, status: { $ne: 'deleted' } });
     if (subscription === null) {
       throw HttpProblem.notFound('subscription', id);
     }
@@ -80,7 +92,7 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   for (const [operation, status] of [[operations.pauseSubscription, 'paused'], [operations.resumeSubscription, 'active']] as const) {
     handleOperation(router, operation, [], async (_req, res, input) => {
       const { id } = input.path;
-      const updated = await setSubscriptionStatus(ctx, id, status);
+      const updated = await setSubscriptionStatus(ctx, id, status, ownedBy(input.caller));
       if (updated === null) {
         throw HttpProblem.notFound('subscription', id);
       }
@@ -92,6 +104,9 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   handleOperation(router, operations.rotateSubscriptionSecret, [optionalJsonBody, parseJson, idempotent], async (_req, res, input) => {
     const { id } = input.path;
     const gracePeriodSeconds = input.body?.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+    if ((await ctx.store.subscriptions.findOne({ ...ownedBy(input.caller), _id: id, status: { $ne: 'deleted' } }, { projection: { _id: 1 } })) === null) {
+      throw HttpProblem.notFound('subscription', id);
+    }
 
     let rotated;
     try {
@@ -116,7 +131,7 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
 
   handleOperation(router, operations.deleteSubscription, [], async (_req, res, input) => {
     const { id } = input.path;
-    const deleted = await setSubscriptionStatus(ctx, id, 'deleted');
+    const deleted = await setSubscriptionStatus(ctx, id, 'deleted', ownedBy(input.caller));
     if (deleted === null) {
       throw HttpProblem.notFound('subscription', id);
     }
@@ -127,9 +142,9 @@ export function subscriptionsRouter(ctx: ApiContext): Router {
   return router;
 }
 
-/** Rejects an `operationalSubscriptionId` that names no subscription with target `operational`. */
-async function checkOperationalSubscription(ctx: ApiContext, id: string): Promise<void> {
-  const named = await ctx.store.subscriptions.findOne({ _id: id, status: { $ne: 'deleted' } });
+/** Rejects an `operationalSubscriptionId` that names no subscription of the caller's account with target `operational`. */
+async function checkOperationalSubscription(ctx: ApiContext, caller: Caller, id: string): Promise<void> {
+  const named = await ctx.store.subscriptions.findOne({ ...ownedBy(caller), _id: id, status: { $ne: 'deleted' } });
   if (named === null) {
     throw HttpProblem.invalid([{ field: 'body.operationalSubscriptionId', message: `subscription ${id} not found; create one with target "${OPERATIONAL_TARGET}" first` }], 422);
   }
