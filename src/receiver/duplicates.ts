@@ -4,7 +4,7 @@ export type ClaimResult =
   | 'claimed'
   /** The handler already succeeded for this id: respond 2xx without running it again. */
   | 'handled'
-  /** Another request holds the claim and its handler is still running. */
+  /** Another request has the claim, and its handler is still running. */
   | 'in-progress';
 
 /**

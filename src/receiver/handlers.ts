@@ -33,10 +33,10 @@ export interface WebhookResponse {
 }
 
 /**
- * Returns a function that takes a raw body and its headers and returns the response: 204 when
- * the event was handled now or before, 409 with Retry-After while another copy of it is being
- * handled, the rejection's 400 or 401 when verification fails, and 500 when `onEvent` throws.
- * Every status other than 2xx and 410 makes Doorbell retry.
+ * Returns a function that takes a raw body and its headers and returns the response. It is 204
+ * when the event was handled now or before, and 409 with Retry-After while another copy of it is
+ * being handled. A failed verification gets the rejection's 400 or 401. When `onEvent` throws,
+ * the function releases the claim and throws too. Doorbell retries every status but 2xx and 410.
  */
 export function createWebhookProcessor<TRecord = unknown>(options: WebhookHandlerOptions<TRecord>): (rawBody: Buffer, headers: Record<string, string | string[] | undefined>) => Promise<WebhookResponse> {
   const duplicates = options.duplicates ?? new MemoryDuplicateStore();

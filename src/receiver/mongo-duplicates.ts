@@ -9,6 +9,8 @@ export interface WebhookIdDocument {
 }
 
 const DUPLICATE_KEY = 11000;
+/** The server does not implement an option, as FerretDB 1.24 does not implement `expireAfterSeconds`. */
+const NOT_IMPLEMENTED = 238;
 
 /**
  * Keeps `webhook-id`s in a MongoDB collection, shared by every receiving instance. A claim is an
@@ -37,15 +39,20 @@ export class MongoDuplicateStore implements DuplicateStore {
   }
 
   /**
-   * Creates the TTL index on `expiresAt`. Returns false when the server rejects it. The store
-   * still works then, because it checks expiry itself.
+   * Creates the TTL index on `expiresAt`. Returns false when the server does not implement TTL
+   * indexes, as FerretDB 1.24 does not. The store still works then, because it checks expiry itself.
+   *
+   * @throws MongoServerError for any other failure, such as missing privileges.
    */
   async ensureIndexes(): Promise<boolean> {
     try {
       await this.collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiresAt_ttl' });
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === NOT_IMPLEMENTED) {
+        return false;
+      }
+      throw error;
     }
   }
 

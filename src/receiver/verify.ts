@@ -58,7 +58,7 @@ export function verifyWebhook<TRecord = unknown>(
   const ageSeconds = Math.floor(Date.now() / 1000) - timestampSeconds;
   if (Math.abs(ageSeconds) > toleranceSeconds) {
     const direction = ageSeconds > 0 ? `${ageSeconds} s old` : `${-ageSeconds} s in the future`;
-    throw new WebhookRejectedError('stale-timestamp', 400, `webhook-timestamp is ${direction}, outside the tolerance of ${toleranceSeconds} s; check the receiver's clock`);
+    throw new WebhookRejectedError('stale-timestamp', 400, `webhook-timestamp is ${direction}, outside the tolerance of ${toleranceSeconds} s: check the receiver's clock`);
   }
 
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
