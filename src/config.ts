@@ -12,6 +12,11 @@ const encryptionKeySchema = z
     message: 'must be 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
   });
 
+const otlpUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL such as http://127.0.0.1:4318' });
+
+// NOTE: only the HTTP exporters are installed; OTLP over gRPC would need @opentelemetry/exporter-trace-otlp-grpc.
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json; grpc is not supported' });
+
 /** Outside production, deliveries may reach loopback, where local receivers and tests listen. */
 const DEVELOPMENT_ALLOWED_CIDRS = '127.0.0.0/8,::1/128';
 
@@ -93,6 +98,13 @@ const envSchema = z.object({
 
   // On SIGTERM the API finishes requests in flight and the worker its running attempts, for at most this long.
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  // Standard OpenTelemetry variables. Setting an OTLP endpoint turns tracing on.
+  OTEL_SDK_DISABLED: booleanFromEnv.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
 });
 
 export type Config = {
@@ -137,6 +149,14 @@ export type Config = {
   workerMetrics: { host: string; port: number; sdkPort: number };
   /** How long a stopping process waits for requests and attempts in flight before it cuts them off. */
   shutdownGraceMs: number;
+  /**
+   * OpenTelemetry tracing. `exporter` is null when no OTLP endpoint is set or OTEL_SDK_DISABLED
+   * is true, and then no SDK is started. `serviceName` overrides each process's default name.
+   */
+  tracing: {
+    exporter: { url: string; protocol: 'http/protobuf' | 'http/json' } | null;
+    serviceName: string | undefined;
+  };
 };
 
 /**
@@ -223,5 +243,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconciler: { intervalMs: e.RECONCILER_INTERVAL_MS, minAgeMs: e.RECONCILER_MIN_AGE_MS },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    tracing: { exporter: tracesExporter(e), serviceName: e.OTEL_SERVICE_NAME },
   };
+}
+
+/**
+ * Returns the OTLP traces URL and protocol, or null when tracing is off. As the OpenTelemetry
+ * specification defines, the per-signal endpoint is used as it is, while the general endpoint
+ * gets `v1/traces` appended. The specification's default protocol is http/protobuf.
+ */
+function tracesExporter(e: z.infer<typeof envSchema>): Config['tracing']['exporter'] {
+  if (e.OTEL_SDK_DISABLED === true) {
+    return null;
+  }
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined) {
+    return { url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, protocol };
+  }
+  if (e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined) {
+    return { url: `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`, protocol };
+  }
+  return null;
 }

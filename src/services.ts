@@ -4,6 +4,7 @@ import { SecretBox } from './domain/secrets.js';
 import type { Logger } from './logger.js';
 import { openStore, type Store } from './store/mongo.js';
 import { connectClient } from './temporal/connect.js';
+import type { Tracing } from './tracing.js';
 import type { TemporalTarget } from './temporal/start-workflows.js';
 
 /** The connections both the API and the worker hold. */
@@ -14,8 +15,11 @@ export interface Services {
   close(): Promise<void>;
 }
 
-/** Connects to MongoDB and Temporal; on failure closes what was opened and raises with the address. */
-export async function openServices(config: Config, logger: Logger, appName: string): Promise<Services> {
+/**
+ * Connects to MongoDB and Temporal; on failure closes what was opened and raises with the address.
+ * With `tracing`, the Temporal client traces every workflow it starts.
+ */
+export async function openServices(config: Config, logger: Logger, appName: string, options: { tracing?: Pick<Tracing, 'clientInterceptors'> } = {}): Promise<Services> {
   let store: Store;
   try {
     store = await openStore({ uri: config.mongo.uri, database: config.mongo.database, appName });
@@ -25,7 +29,7 @@ export async function openServices(config: Config, logger: Logger, appName: stri
 
   let client: Client;
   try {
-    client = await connectClient(config.temporal);
+    client = await connectClient(config.temporal, options.tracing?.clientInterceptors);
   } catch (error) {
     await store.client.close();
     throw new Error(`cannot connect to Temporal at ${config.temporal.address}: ${(error as Error).message}; start it or set TEMPORAL_ADDRESS`, { cause: error });

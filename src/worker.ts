@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities/index.js';
+import { deliveryContextInterceptors } from './activities/delivery-context.js';
 import { AddressPolicy } from './activities/address-guard.js';
 import { EndpointConcurrencyLimiter } from './activities/endpoint-limiter.js';
 import { WebhookSender } from './activities/send-webhook.js';
@@ -11,8 +12,19 @@ import { startMetricsServer, type MetricsServer } from './metrics/metrics-server
 import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { openServices, type Services } from './services.js';
 import { connectionOptions, ensureSearchAttributes } from './temporal/connect.js';
+import { WORKFLOW_TRACING_INTERCEPTORS, startTracing, type Tracing } from './tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/**
+ * Returns the workflow interceptor modules to bundle with the workflows: the delivery ids in log
+ * lines always, and the OpenTelemetry ones when tracing is on. A prebuilt bundle must have been
+ * built with the same list.
+ */
+export function workflowInterceptorModules(options: { tracing: boolean }): string[] {
+  const logContext = fileURLToPath(new URL('./workflows/log-context.ts', import.meta.url));
+  return options.tracing ? [WORKFLOW_TRACING_INTERCEPTORS, logContext] : [logContext];
+}
 
 /**
  * Installs the Temporal SDK's process-wide runtime, once, before the first connection. It sends
@@ -59,6 +71,8 @@ export async function createWorker(options: {
   workflowBundle?: { code: string };
   /** Activities the worker runs at once; the SDK's default (100) when omitted. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Traces workflows and activities. A prebuilt bundle must then contain the tracing interceptors. */
+  tracing?: Tracing;
 }): Promise<DoorbellWorker> {
   const { config, services } = options;
   const sender = new WebhookSender({
@@ -91,6 +105,12 @@ export async function createWorker(options: {
     shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
     ...(options.maxConcurrentActivityTaskExecutions === undefined ? {} : { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }),
     ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
+    interceptors: {
+      // The tracing interceptors come first, so the others run inside the activity's span.
+      activity: [...(options.tracing?.activityInterceptors ?? []), deliveryContextInterceptors],
+      ...(options.workflowBundle === undefined ? { workflowModules: workflowInterceptorModules({ tracing: options.tracing !== undefined }) } : {}),
+    },
+    ...(options.tracing === undefined ? {} : { sinks: options.tracing.workflowSinks }),
   });
 
   return {
@@ -116,12 +136,16 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'doorbell-worker' });
   installRuntimeWithSdkMetrics(config.workerMetrics, logger);
+  const tracing = startTracing(config.tracing, 'doorbell-worker');
+  if (tracing !== undefined) {
+    logger.info({ ...config.tracing.exporter }, 'Tracing on: exporting spans over OTLP');
+  }
 
-  const services = await openServices(config, logger, 'doorbell-worker');
+  const services = await openServices(config, logger, 'doorbell-worker', tracing === undefined ? {} : { tracing });
   await ensureSearchAttributes(services.temporal.client, config.temporal.namespace, logger);
 
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-  const doorbellWorker = await createWorker({ config, services, connection, logger });
+  const doorbellWorker = await createWorker({ config, services, connection, logger, ...(tracing === undefined ? {} : { tracing }) });
   const { host, port } = config.workerMetrics;
   const metricsServer = port === 0 ? undefined : await listenForMetrics(doorbellWorker.metrics, host, port, logger);
 
@@ -138,6 +162,7 @@ async function main(): Promise<void> {
   await metricsServer?.close();
   await connection.close();
   await services.close();
+  await tracing?.shutdown();
   logger.info('Worker stopped');
 }
 

@@ -101,10 +101,7 @@ export class WaitingClient {
     this.port = options.port ?? 0;
     this.secret = options.secret ?? `whsec_${randomBytes(32).toString('base64')}`;
     this.logger = options.logger ?? pino({ name: 'waiting-client' });
-    this.duplicates = new CountingDuplicateStore(new MemoryDuplicateStore(), (webhookId) => {
-      this.counts.duplicates++;
-      this.logger.info({ webhookId }, 'Ignored webhook: this webhook-id was already handled');
-    });
+    this.duplicates = new MemoryDuplicateStore();
   }
 
   /** The URL Doorbell sends webhooks to. Known once the client has started. */
@@ -216,6 +213,10 @@ export class WaitingClient {
         maxBodyBytes: MAX_WEBHOOK_BODY_BYTES,
         onEvent: (event, webhookId) => this.applyEvent(event, webhookId),
         onRejected: (error) => this.countRejection(error),
+        onDuplicate: (webhookId, state) => {
+          this.counts.duplicates++;
+          this.logger.info({ webhookId, state }, 'Ignored webhook: this webhook-id was already handled or is being handled');
+        },
       }),
     );
 
@@ -296,26 +297,6 @@ interface LookupResponseBody {
   record?: { version: number; data: unknown };
   subscription?: { id: string };
   detail?: string;
-}
-
-/** Wraps a duplicate store to report each `webhook-id` that it has already seen. */
-class CountingDuplicateStore implements DuplicateStore {
-  constructor(
-    private readonly inner: DuplicateStore,
-    private readonly onDuplicate: (webhookId: string) => void,
-  ) {}
-
-  async has(webhookId: string): Promise<boolean> {
-    const isDuplicate = await this.inner.has(webhookId);
-    if (isDuplicate) {
-      this.onDuplicate(webhookId);
-    }
-    return isDuplicate;
-  }
-
-  async add(webhookId: string): Promise<void> {
-    await this.inner.add(webhookId);
-  }
 }
 
 function recordPath(kind: string, id: string): string {

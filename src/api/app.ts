@@ -17,12 +17,20 @@ import { methodNotAllowed } from './routes/method-not-allowed.js';
 import { metricsRouter } from './routes/metrics.js';
 import { recordsRouter } from './routes/records.js';
 import { subscriptionsRouter } from './routes/subscriptions.js';
+import { traceRequests } from './tracing.js';
+import type { Tracing } from '../tracing.js';
 
-/** Builds the Express application. Express 5 passes rejected async handlers to the error handler. */
-export function createApp(ctx: ApiContext): Express {
+/**
+ * Builds the Express application. Express 5 passes rejected async handlers to the error handler.
+ * With `tracing`, every request becomes a server span.
+ */
+export function createApp(ctx: ApiContext, options: { tracing?: Pick<Tracing, 'tracer'> } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (options.tracing !== undefined) {
+    app.use(traceRequests(options.tracing.tracer));
+  }
 
   // Every route is mounted with handleOperation from its entry in operations.ts, which is also
   // what the OpenAPI document at /openapi.json is built from.

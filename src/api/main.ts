@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { openServices } from '../services.js';
+import { startTracing } from '../tracing.js';
 import { createApp } from './app.js';
 import { drainOf } from './draining.js';
 
@@ -9,9 +10,13 @@ import { drainOf } from './draining.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'doorbell-api' });
-  const services = await openServices(config, logger, 'doorbell-api');
+  const tracing = startTracing(config.tracing, 'doorbell-api');
+  if (tracing !== undefined) {
+    logger.info({ ...config.tracing.exporter }, 'Tracing on: exporting spans over OTLP');
+  }
+  const services = await openServices(config, logger, 'doorbell-api', tracing === undefined ? {} : { tracing });
 
-  const app = createApp({ ...services, logger, config });
+  const app = createApp({ ...services, logger, config }, tracing === undefined ? {} : { tracing });
   const server: Server = await new Promise((resolve, reject) => {
     // Express 5 hands a listen error (EADDRINUSE) to this callback instead of throwing it.
     const listening = app.listen(config.api.port, config.api.host, (error?: Error) => {
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
     clearTimeout(cutOff);
     logger.info('API drained; closing MongoDB and Temporal connections');
     await services.close();
+    await tracing?.shutdown();
     logger.info('API stopped');
     process.exit(0);
   };

@@ -56,7 +56,7 @@ export class ApiMetrics {
  * URL, so the number of label values stays bounded. A response sent by a middleware mounted at a
  * path, such as a static file under `/docs/assets`, gets that path followed by `/*`.
  */
-function routeLabel(req: Request): string {
+export function routeLabel(req: Request): string {
   const route = req.route as { path?: unknown } | undefined;
   if (typeof route?.path === 'string') {
     return `${req.baseUrl}${route.path}`;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors, type TLSConfig } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -31,10 +31,13 @@ function readPemFile(path: string): Buffer {
   }
 }
 
-/** Connects a Temporal client, the kind the API and activities use to start and cancel workflows. */
-export async function connectClient(temporal: Config['temporal']): Promise<Client> {
+/**
+ * Connects a Temporal client, the kind the API and activities use to start and cancel workflows.
+ * `interceptors` are those of tracing, when it is on.
+ */
+export async function connectClient(temporal: Config['temporal'], interceptors?: ClientInterceptors): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(temporal));
-  return new Client({ connection, namespace: temporal.namespace });
+  return new Client({ connection, namespace: temporal.namespace, ...(interceptors === undefined ? {} : { interceptors }) });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DeliveryMode } from '../store/documents.js';
 import {
@@ -33,6 +34,8 @@ export interface TemporalTarget {
  */
 export async function startDispatch(temporal: TemporalTarget, event: { eventId: string; kind: string; recordId: string }): Promise<boolean> {
   const input: DispatchWorkflowInput = { eventId: event.eventId };
+  // The API request's span, when tracing is on; none otherwise.
+  trace.getActiveSpan()?.setAttribute('doorbell.event_id', event.eventId);
   try {
     await temporal.client.workflow.start(DISPATCH_WORKFLOW, {
       taskQueue: temporal.taskQueue,

@@ -8,16 +8,28 @@ import type { ApiKeyRole } from '../../src/store/documents.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/metrics-server.js';
 import { openServices, type Services } from '../../src/services.js';
-import { WORKFLOWS_PATH, createWorker, installTemporalRuntime } from '../../src/worker.js';
+import type { Tracing } from '../../src/tracing.js';
+import { WORKFLOWS_PATH, createWorker, installTemporalRuntime, workflowInterceptorModules } from '../../src/worker.js';
 import { testConfig } from './env.js';
 
-let bundlePromise: Promise<{ code: string }> | undefined;
+const bundlePromises = new Map<boolean, Promise<{ code: string }>>();
 let isRuntimeInstalled = false;
 
-/** Bundles the workflows once per test process; every worker in the process reuses it. */
-export function workflowBundle(): Promise<{ code: string }> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
-  return bundlePromise;
+/**
+ * Bundles the workflows once per test process, with the tracing interceptors or without them;
+ * every worker in the process reuses the bundle.
+ */
+export function workflowBundle(options: { tracing: boolean } = { tracing: false }): Promise<{ code: string }> {
+  let bundle = bundlePromises.get(options.tracing);
+  if (bundle === undefined) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: workflowInterceptorModules(options),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+    });
+    bundlePromises.set(options.tracing, bundle);
+  }
+  return bundle;
 }
 
 export interface StackOptions {
@@ -35,6 +47,10 @@ export interface StackOptions {
   logDestination?: DestinationStream;
   /** Activity slots of the worker; the SDK's default when omitted. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Tracing of the API and the worker, started by the test with startTracing. Off by default. */
+  tracing?: Tracing;
+  /** The logger of the stack, to capture its lines; by default a JSON logger at DOORBELL_TEST_LOG_LEVEL (silent). */
+  logger?: Logger;
 }
 
 /** An API key a test created, with its token. */
@@ -72,7 +88,7 @@ export class Stack {
 
   static async start(overrides: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
     const config = testConfig(overrides);
-    const logger = createLogger({ level: config.log.level, pretty: false, name: 'doorbell-test', ...(options.logDestination === undefined ? {} : { destination: options.logDestination }) });
+    const logger = options.logger ?? createLogger({ level: config.log.level, pretty: false, name: 'doorbell-test', ...(options.logDestination === undefined ? {} : { destination: options.logDestination }) });
     if (isRuntimeInstalled && options.sdkMetricsPort !== undefined) {
       throw new Error('sdkMetricsPort works only in the first Stack of a test file, because the Temporal SDK runtime is installed once per process');
     }
@@ -81,7 +97,7 @@ export class Stack {
       installTemporalRuntime(logger, options.sdkMetricsPort === undefined ? {} : { sdkMetricsAddress: `127.0.0.1:${options.sdkMetricsPort}` });
       isRuntimeInstalled = true;
     }
-    const services = await openServices(config, logger, 'doorbell-test');
+    const services = await openServices(config, logger, 'doorbell-test', options.tracing === undefined ? {} : { tracing: options.tracing });
     const adminKey = await createTestKey(services, 'admin', { name: 'test admin' });
     const stack = new Stack(config, services, logger, options, adminKey);
     await stack.startApi();
@@ -90,7 +106,7 @@ export class Stack {
   }
 
   async startApi(): Promise<void> {
-    const app = createApp({ ...this.services, logger: this.logger, config: this.config });
+    const app = createApp({ ...this.services, logger: this.logger, config: this.config }, this.options.tracing === undefined ? {} : { tracing: this.options.tracing });
     this.server = await new Promise<Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
@@ -103,8 +119,9 @@ export class Stack {
       services: this.services,
       connection: this.connection,
       logger: this.logger,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await workflowBundle({ tracing: this.options.tracing !== undefined }),
       ...(this.options.maxConcurrentActivityTaskExecutions === undefined ? {} : { maxConcurrentActivityTaskExecutions: this.options.maxConcurrentActivityTaskExecutions }),
+      ...(this.options.tracing === undefined ? {} : { tracing: this.options.tracing }),
     });
     this.worker = doorbellWorker.worker;
     this.workerRun = doorbellWorker.run();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { MemoryDuplicateStore, WebhookRejectedError, verifyWebhook } from '../../src/receiver/index.js';
+import { MemoryDuplicateStore, WebhookRejectedError, createWebhookProcessor, verifyWebhook } from '../../src/receiver/index.js';
+import { idsFromWorkflowId } from '../../src/workflows/log-context.js';
 import { generateSigningSecret } from '../../src/domain/secrets.js';
 
 const SECRET = generateSigningSecret();
@@ -153,6 +154,37 @@ describe('verifyWebhook', () => {
   });
 });
 
+describe('verifyWebhook tolerance', () => {
+  test('custom tolerance accepts an older timestamp', () => {
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+
+    assert.equal(verifyWebhook(SECRET, BODY, signedHeaders({ timestamp: tenMinutesAgo }), { toleranceSeconds: 15 * 60 }).type, 'record.created');
+  });
+
+  test('custom tolerance rejects beyond it', () => {
+    const twoMinutesAgo = new Date(Date.now() - 2 * 60 * 1000);
+    const error = rejectionOf(() => verifyWebhook(SECRET, BODY, signedHeaders({ timestamp: twoMinutesAgo }), { toleranceSeconds: 60 }));
+
+    assert.equal(error.reason, 'stale-timestamp');
+    assert.match(error.message, /outside the tolerance of 60 s/);
+  });
+
+  test('stale check comes before the signature', () => {
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+    const error = rejectionOf(() => verifyWebhook(SECRET, BODY, signedHeaders({ secret: generateSigningSecret(), timestamp: tenMinutesAgo })));
+
+    assert.equal(error.reason, 'stale-timestamp');
+  });
+
+  test('signed body that is not JSON is invalid', () => {
+    const body = 'not json';
+    const error = rejectionOf(() => verifyWebhook(SECRET, body, signedHeaders({ body })));
+
+    assert.equal(error.reason, 'invalid-payload');
+    assert.equal(error.message, 'body is not JSON');
+  });
+});
+
 describe('MemoryDuplicateStore', () => {
   beforeEach(() => {
     mock.timers.enable({ apis: ['Date'], now: Date.UTC(2025, 0, 1) });
@@ -162,84 +194,176 @@ describe('MemoryDuplicateStore', () => {
     mock.timers.reset();
   });
 
-  test('unknown id is not a duplicate', () => {
-    assert.equal(new MemoryDuplicateStore().has('msg_1'), false);
-  });
-
-  test('added id is a duplicate', () => {
+  test('first claim wins', async () => {
     const store = new MemoryDuplicateStore();
-    store.add('msg_1');
 
-    assert.equal(store.has('msg_1'), true);
-    assert.equal(store.has('msg_2'), false);
+    assert.equal(await store.claim('msg_1'), 'claimed');
+    assert.equal(await store.claim('msg_1'), 'in-progress');
+    assert.equal(await store.claim('msg_2'), 'claimed');
   });
 
-  test('id is kept until the ttl ends', () => {
-    const store = new MemoryDuplicateStore({ ttlMs: 60_000, maxEntries: 10 });
-    store.add('msg_1');
-    mock.timers.tick(59_999);
-
-    assert.equal(store.has('msg_1'), true);
-  });
-
-  test('id is forgotten when the ttl ends', () => {
-    const store = new MemoryDuplicateStore({ ttlMs: 60_000, maxEntries: 10 });
-    store.add('msg_1');
-    mock.timers.tick(60_000);
-
-    assert.equal(store.has('msg_1'), false);
-  });
-
-  test('default ttl is one day', () => {
+  test('completed id is handled', async () => {
     const store = new MemoryDuplicateStore();
-    store.add('msg_1');
-    mock.timers.tick(24 * 60 * 60 * 1000 - 1);
-    assert.equal(store.has('msg_1'), true);
+    await store.claim('msg_1');
+    await store.complete('msg_1');
+
+    assert.equal(await store.claim('msg_1'), 'handled');
+  });
+
+  test('released id can be claimed again', async () => {
+    const store = new MemoryDuplicateStore();
+    await store.claim('msg_1');
+    await store.release('msg_1');
+
+    assert.equal(await store.claim('msg_1'), 'claimed');
+  });
+
+  test('release keeps a handled id', async () => {
+    const store = new MemoryDuplicateStore();
+    await store.claim('msg_1');
+    await store.complete('msg_1');
+    await store.release('msg_1');
+
+    assert.equal(await store.claim('msg_1'), 'handled');
+  });
+
+  test('abandoned claim expires', async () => {
+    const store = new MemoryDuplicateStore({ claimTtlMs: 1_000 });
+    await store.claim('msg_1');
+    mock.timers.tick(999);
+    assert.equal(await store.claim('msg_1'), 'in-progress');
 
     mock.timers.tick(1);
-    assert.equal(store.has('msg_1'), false);
+    assert.equal(await store.claim('msg_1'), 'claimed');
   });
 
-  test('adding again restarts the ttl', () => {
-    const store = new MemoryDuplicateStore({ ttlMs: 60_000, maxEntries: 10 });
-    store.add('msg_1');
-    mock.timers.tick(50_000);
-    store.add('msg_1');
-    mock.timers.tick(50_000);
+  test('handled id is kept until the ttl ends', async () => {
+    const store = new MemoryDuplicateStore({ ttlMs: 60_000 });
+    await store.claim('msg_1');
+    await store.complete('msg_1');
+    mock.timers.tick(59_999);
+    assert.equal(await store.claim('msg_1'), 'handled');
 
-    assert.equal(store.has('msg_1'), true);
+    mock.timers.tick(1);
+    assert.equal(await store.claim('msg_1'), 'claimed');
   });
 
-  test('oldest id is dropped past maxEntries', () => {
-    const store = new MemoryDuplicateStore({ ttlMs: 60_000, maxEntries: 2 });
-    store.add('msg_1');
-    store.add('msg_2');
-    store.add('msg_3');
+  test('default ttl is one day', async () => {
+    const store = new MemoryDuplicateStore();
+    await store.claim('msg_1');
+    await store.complete('msg_1');
+    mock.timers.tick(24 * 60 * 60 * 1000 - 1);
+    assert.equal(await store.claim('msg_1'), 'handled');
 
-    assert.equal(store.has('msg_1'), false);
-    assert.equal(store.has('msg_2'), true);
-    assert.equal(store.has('msg_3'), true);
+    mock.timers.tick(1);
+    assert.equal(await store.claim('msg_1'), 'claimed');
   });
 
-  test('adding again makes an id the newest', () => {
-    const store = new MemoryDuplicateStore({ ttlMs: 60_000, maxEntries: 2 });
-    store.add('msg_1');
-    store.add('msg_2');
-    store.add('msg_1');
-    store.add('msg_3');
-
-    assert.equal(store.has('msg_1'), true);
-    assert.equal(store.has('msg_2'), false);
-    assert.equal(store.has('msg_3'), true);
-  });
-
-  test('maxEntries of one keeps only the latest', () => {
-    const store = new MemoryDuplicateStore({ ttlMs: 60_000, maxEntries: 1 });
-    for (const id of ['msg_1', 'msg_2', 'msg_3', 'msg_4']) {
-      store.add(id);
+  test('oldest id is dropped past maxEntries', async () => {
+    const store = new MemoryDuplicateStore({ maxEntries: 2 });
+    for (const id of ['msg_1', 'msg_2', 'msg_3']) {
+      await store.claim(id);
+      await store.complete(id);
     }
 
-    assert.equal(store.has('msg_3'), false);
-    assert.equal(store.has('msg_4'), true);
+    assert.equal(await store.claim('msg_1'), 'claimed');
+    assert.equal(await store.claim('msg_3'), 'handled');
+  });
+
+  test('completing again makes an id the newest', async () => {
+    const store = new MemoryDuplicateStore({ maxEntries: 2 });
+    for (const id of ['msg_1', 'msg_2', 'msg_1', 'msg_3']) {
+      await store.complete(id);
+    }
+
+    assert.equal(await store.claim('msg_1'), 'handled');
+    assert.equal(await store.claim('msg_2'), 'claimed');
+  });
+});
+
+describe('createWebhookProcessor', () => {
+  function headersFor(webhookId: string): Record<string, string> {
+    const timestamp = new Date();
+    return {
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+      'webhook-signature': new Webhook(SECRET).sign(webhookId, timestamp, BODY),
+    };
+  }
+
+  test('handles an event once', async () => {
+    const onEvent = mock.fn();
+    const process = createWebhookProcessor({ secret: SECRET, onEvent });
+
+    const first = await process(Buffer.from(BODY), headersFor('msg_a'));
+    const second = await process(Buffer.from(BODY), headersFor('msg_a'));
+
+    assert.equal(first.status, 204);
+    assert.equal(second.status, 204);
+    assert.equal(onEvent.mock.callCount(), 1);
+    assert.equal(onEvent.mock.calls[0]!.arguments[1], 'msg_a');
+  });
+
+  test('concurrent copy gets 409 while the first runs', async () => {
+    let finish!: () => void;
+    const onEvent = mock.fn(() => new Promise<void>((resolve) => (finish = resolve)));
+    const process = createWebhookProcessor({ secret: SECRET, onEvent });
+
+    const first = process(Buffer.from(BODY), headersFor('msg_b'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = await process(Buffer.from(BODY), headersFor('msg_b'));
+    finish();
+
+    assert.equal(second.status, 409);
+    assert.equal(second.headers['retry-after'], '5');
+    assert.equal((await first).status, 204);
+    assert.equal(onEvent.mock.callCount(), 1);
+  });
+
+  test('failed handler lets the retry run', async () => {
+    let calls = 0;
+    const process = createWebhookProcessor({
+      secret: SECRET,
+      onEvent: () => {
+        calls++;
+        if (calls === 1) {
+          throw new Error('database down');
+        }
+      },
+    });
+
+    await assert.rejects(process(Buffer.from(BODY), headersFor('msg_c')), /database down/);
+    const retry = await process(Buffer.from(BODY), headersFor('msg_c'));
+
+    assert.equal(retry.status, 204);
+    assert.equal(calls, 2);
+  });
+
+  test('rejection is reported and not handled', async () => {
+    const onEvent = mock.fn();
+    const onRejected = mock.fn();
+    const process = createWebhookProcessor({ secret: SECRET, onEvent, onRejected });
+
+    const response = await process(Buffer.from(BODY), { ...headersFor('msg_d'), 'webhook-signature': 'v1,AAAA' });
+
+    assert.equal(response.status, 401);
+    assert.equal(onRejected.mock.callCount(), 1);
+    assert.equal(onEvent.mock.callCount(), 0);
+  });
+});
+
+describe('idsFromWorkflowId', () => {
+  test('reads a delivery workflow id', () => {
+    assert.deepEqual(idsFromWorkflowId('delivery:evt_1:sub_2'), { eventId: 'evt_1', subscriptionId: 'sub_2' });
+  });
+
+  test('reads a dispatch workflow id', () => {
+    assert.deepEqual(idsFromWorkflowId('dispatch:evt_1'), { eventId: 'evt_1' });
+  });
+
+  test('other workflow ids give no ids', () => {
+    for (const workflowId of ['', 'delivery:evt_1', 'dispatch:evt_1:sub_2', 'other:evt_1:sub_2', 'delivery:evt_1:sub_2:x', 'delivery::sub_2']) {
+      assert.deepEqual(idsFromWorkflowId(workflowId), {}, workflowId);
+    }
   });
 });
