@@ -155,6 +155,9 @@ export class BenchStack {
         WORKER_SDK_METRICS_PORT: '0',
         // The bench sends all its load with one key, far past any per-key limit a deployment would set.
         API_RATE_LIMIT_REQUESTS: '0',
+        // The bench's subscribers are paths of one receiver server, so they share one origin; the
+        // default cap per origin would count them as one endpoint and bound the throughput.
+        DELIVERY_MAX_CONCURRENT_PER_ENDPOINT: '100',
         ...options.env,
       };
       doorbell.worker = spawnDoorbellProcess('src/worker.ts', env, logFile('worker'));

@@ -67,6 +67,9 @@ export class FaultCluster {
       WORKER_SDK_METRICS_PORT: '0',
       // The load comes from one key, faster than a per-key limit would allow.
       API_RATE_LIMIT_REQUESTS: '0',
+      // Every subscriber's receiver is a path of one loopback server, so they share one origin;
+      // the default cap per origin would count them as one endpoint.
+      DELIVERY_MAX_CONCURRENT_PER_ENDPOINT: '100',
     };
   }
 
