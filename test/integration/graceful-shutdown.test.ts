@@ -190,7 +190,7 @@ describe('graceful shutdown', () => {
         port,
         method: 'PUT',
         path: '/v1/records/notes/n1',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${stack.adminKey.token}` },
       });
       const response = once(inFlight, 'response') as Promise<[IncomingMessage]>;
       inFlight.write(body.slice(0, 10));

@@ -151,7 +151,7 @@ const cases: HostileRequest[] = [
   // Methods a route does not take.
   { name: 'PATCH a subscription', method: 'PATCH', path: '/v1/subscriptions/sub_x', body: { status: 'active' }, status: 405 },
   { name: 'PUT the subscription list', method: 'PUT', path: '/v1/subscriptions', body: SUBSCRIPTION, status: 405 },
-  { name: 'DELETE a record', method: 'DELETE', path: '/v1/records/orders/h1', status: 405 },
+  { name: 'PATCH a record', method: 'PATCH', path: '/v1/records/orders/h1', body: { a: 1 }, status: 405 },
   { name: 'POST a record', method: 'POST', path: '/v1/records/orders/h1', body: { a: 1 }, status: 405 },
   { name: 'GET a lookup', method: 'GET', path: '/v1/records/orders/h1/lookup', status: 405 },
   { name: 'DELETE a delivery', method: 'DELETE', path: '/v1/deliveries/msg_x', status: 405 },

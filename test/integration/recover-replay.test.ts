@@ -166,7 +166,7 @@ describe('recover and replay', () => {
 
   test('CLI recover and replay', () =>
     withReceiver(async (receiver) => {
-      const env = cliEnvironment({ DOORBELL_API_URL: stack.apiUrl, DOORBELL_CONFIG: '/nonexistent/doorbell-config.json' });
+      const env = cliEnvironment({ DOORBELL_API_URL: stack.apiUrl, DOORBELL_API_KEY: stack.adminKey.token, DOORBELL_CONFIG: '/nonexistent/doorbell-config.json' });
       const { subscription, failedIds } = await failedDeliveries(receiver, 'cli', 2);
       receiver.respond = () => ({ status: 204 });
       const before = receiver.requests.length;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { createApiKey } from '../../src/domain/api-keys.js';
+import type { ApiKeyDocument } from '../../src/store/documents.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -147,6 +150,17 @@ describe('spans exported over OTLP/HTTP', () => {
     };
   }
 
+  /** Creates an admin key in the processes' database, as `npm run keys:create` does. */
+  async function adminToken(env: Record<string, string>): Promise<string> {
+    const client = await MongoClient.connect(env.MONGODB_URI!);
+    try {
+      const { token } = await createApiKey({ apiKeys: client.db(env.MONGODB_DATABASE).collection<ApiKeyDocument>('api_keys') }, { name: 'tracing test', role: 'admin' });
+      return token;
+    } finally {
+      await client.close();
+    }
+  }
+
   async function startApi(env: Record<string, string>): Promise<string> {
     const port = await freeLoopbackPort();
     const api = DoorbellProcess.start('API', '../../src/api/main.ts', { ...env, PORT: String(port) });
@@ -184,13 +198,14 @@ describe('spans exported over OTLP/HTTP', () => {
     const worker = DoorbellProcess.start('worker', '../../src/worker.ts', env);
     processes.push(worker);
 
+    const authorization = `Bearer ${await adminToken(env)}`;
     const created = await fetch(`${apiUrl}/v1/subscriptions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ target: 'products/p9', url: receiver.url }),
     });
     assert.equal(created.status, 201);
-    const written = await fetch(`${apiUrl}/v1/records/products/p9`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"name":"Clock"}' });
+    const written = await fetch(`${apiUrl}/v1/records/products/p9`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization }, body: '{"name":"Clock"}' });
     assert.equal(written.status, 201);
     const { eventId } = (await written.json()) as { eventId: string };
 
