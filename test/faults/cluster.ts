@@ -103,6 +103,21 @@ export class FaultCluster {
     }
   }
 
+  /** Deliveries by stored status, to tell a slow drain (pending, retrying) from a loss (succeeded yet never received). */
+  async deliveryStatusCounts(): Promise<Record<string, number>> {
+    const client = new MongoClient(this.env.MONGODB_URI!, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      const groups = await client
+        .db(this.env.MONGODB_DATABASE)
+        .collection('deliveries')
+        .aggregate<{ _id: string; count: number }>([{ $group: { _id: '$status', count: { $sum: 1 } } }])
+        .toArray();
+      return Object.fromEntries(groups.map((group) => [group._id, group.count]));
+    } finally {
+      await client.close();
+    }
+  }
+
   get apiUrl(): string {
     return `http://127.0.0.1:${this.ports.api}`;
   }

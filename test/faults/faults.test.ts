@@ -7,9 +7,19 @@ import { DeliveryLedger, type LedgerSummary, type ReceiverBehavior } from './led
 import { writeRecords, type LoadResult } from './load.js';
 
 /** Events per scenario; FAULT_EVENTS lowers it for a quick local run. */
-const EVENTS = Number(process.env.FAULT_EVENTS ?? '1500');
-/** How long the deliveries of one scenario may take to arrive after its last accepted write. */
-const DRAIN_TIMEOUT_MS = Number(process.env.FAULT_DRAIN_TIMEOUT_MS ?? '300000');
+const EVENTS = Number(process.env.FAULT_EVENTS ?? '1000');
+/**
+ * How long the deliveries of one scenario may take to arrive after its last accepted write: a
+ * fixed part, plus a part per expected delivery, because this machine delivers about 10 webhooks
+ * per second (docs/benchmarks.md). It bounds a wait, so a lost delivery fails the run; it is not
+ * a speed target. FAULT_DRAIN_TIMEOUT_MS replaces it with a fixed bound.
+ */
+function drainTimeoutMs(expectedDeliveries: number): number {
+  const fixed = process.env.FAULT_DRAIN_TIMEOUT_MS;
+  return fixed === undefined ? 300_000 + expectedDeliveries * 150 : Number(fixed);
+}
+/** SIGKILLs of the worker in its scenario. */
+const WORKER_KILLS = 3;
 /** Resident memory the API may reach during the burst; load shedding keeps it far below. */
 const BURST_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
 /** Upper bound of one scenario's write phase. */
@@ -73,13 +83,15 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
     const notes = await chaos;
     await scenario.afterLoad?.(cluster, load);
 
-    const summary = await ledger.waitForAll(DRAIN_TIMEOUT_MS);
+    const summary = await ledger.waitForAll(drainTimeoutMs(ledger.summary().expected));
+    // Stored statuses say whether what is missing was still on its way or was lost.
+    const stored = summary.missing === 0 ? '' : `; stored delivery statuses ${JSON.stringify(await cluster.deliveryStatusCounts().catch((error: Error) => error.message))}`;
     const row: ScenarioRow = {
       scenario: scenario.name,
       ...summary,
       drainSeconds: Math.max(0, ledger.lastExpectedArrivalMs - load.lastAcceptedAtMs) / 1000,
       writes: load.responses,
-      notes,
+      notes: notes + stored,
     };
     rows.push(row);
     return row;
@@ -91,7 +103,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
 
 function assertNothingLost(row: ScenarioRow): void {
   assert.ok(row.accepted > 0, 'no write was accepted');
-  assert.equal(row.missing, 0, `${row.missing} of ${row.expected} deliveries never arrived`);
+  assert.equal(row.missing, 0, `${row.missing} of ${row.expected} deliveries never arrived (${row.notes})`);
   assert.equal(row.inconsistentIds, 0, 'a delivery arrived under two different webhook-ids');
   assert.equal(row.afterDeduplication, row.expected, 'a receiver deduplicating by webhook-id did not see exactly one of each');
 }
@@ -106,16 +118,16 @@ describe('nothing accepted is lost', { concurrency: 1 }, () => {
       name: 'worker SIGKILL',
       subscribers: 2,
       pauseMs: 20,
-      chaos: async (cluster, isLoadDone) => {
-        let kills = 0;
-        while (!isLoadDone() || kills < 3) {
-          await sleep(4000);
+      chaos: async (cluster) => {
+        // Three kills while writes flow. Each restart bundles the workflows again, so killing
+        // more often mostly measures start-up time rather than recovery.
+        for (let kill = 0; kill < WORKER_KILLS; kill++) {
+          await sleep(5000);
           await cluster.killWorker();
-          kills++;
           await sleep(1000);
           await cluster.startWorker();
         }
-        return `worker killed ${kills} times`;
+        return `worker killed ${WORKER_KILLS} times, 5 s apart, each restarted 1 s later`;
       },
     });
     assertNothingLost(row);
