@@ -149,8 +149,11 @@ async function stopAll(exitCode: number): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // Ctrl-C in a terminal signals the whole group, so SIGINT comes from the terminal and again
+  // from npm. `on` rather than `once`: a repeated signal must wait for the stop, not kill this
+  // process halfway through it and leave the servers running.
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
   const binaries = ensureServerBinaries({ needMongo: process.env.MONGODB_URI === undefined, needTemporal: process.env.TEMPORAL_ADDRESS === undefined });
   const temporal = await startTemporal(binaries.temporal);
