@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadMongoConfig } from '../src/config.js';
+import { loadMongoConfig, loadWorkerMetricsConfig } from '../src/config.js';
 import { openStore } from '../src/store/mongo.js';
 import { ensureLocalAdminKey } from './lib/admin-key.js';
 import {
@@ -26,7 +26,8 @@ import {
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 const MONGO_PORT = 27017;
-const API_READY_TIMEOUT_MS = 120_000;
+/** How long the API and the worker each get to become ready; the worker bundles its workflows first. */
+const READY_TIMEOUT_MS = 120_000;
 
 const servers: RunningServer[] = [];
 const children: ChildProcess[] = [];
@@ -113,11 +114,20 @@ function startDoorbellProcess(name: string, entry: string, env: NodeJS.ProcessEn
   return child;
 }
 
-async function waitForApi(url: string): Promise<void> {
-  const deadline = Date.now() + API_READY_TIMEOUT_MS;
+/** Returns an HTTP URL's host part for a listen address, with 0.0.0.0 reached through loopback. */
+function urlHost(host: string): string {
+  if (host.includes(':')) {
+    return `[${host}]`;
+  }
+  return host === '0.0.0.0' ? '127.0.0.1' : host;
+}
+
+/** Polls `url` until it responds 2xx; `name` is the process it belongs to, for the timeout error. */
+async function waitUntilReady(name: string, url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && stopping === undefined) {
     try {
-      const response = await fetch(`${url}/readyz`);
+      const response = await fetch(url);
       if (response.ok) {
         return;
       }
@@ -127,7 +137,7 @@ async function waitForApi(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   if (stopping === undefined) {
-    throw new Error(`the API at ${url} was not ready within ${API_READY_TIMEOUT_MS / 1000} s`);
+    throw new Error(`the ${name} was not ready within ${READY_TIMEOUT_MS / 1000} s: ${url} did not respond 2xx`);
   }
 }
 
@@ -149,9 +159,14 @@ async function stopAll(exitCode: number): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // Ctrl-C in a terminal signals the whole group, so SIGINT comes from the terminal and again
+  // from npm. `on` rather than `once`: a repeated signal must wait for the stop, not kill this
+  // process halfway through it and leave the servers running.
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
+  // Parsed before anything starts, so an invalid value stops npm start at once, as it would stop the worker.
+  const workerMetrics = loadWorkerMetricsConfig();
   const binaries = ensureServerBinaries({ needMongo: process.env.MONGODB_URI === undefined, needTemporal: process.env.TEMPORAL_ADDRESS === undefined });
   const temporal = await startTemporal(binaries.temporal);
   const mongoUri = await startMongoServer(binaries.mongo);
@@ -159,7 +174,9 @@ async function main(): Promise<void> {
 
   const port = process.env.PORT ?? '3000';
   const host = process.env.HOST ?? '127.0.0.1';
-  const apiUrl = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const apiUrl = `http://${urlHost(host)}:${port}`;
+  const metricsUrl = workerMetrics.port === 0 ? null : `http://${urlHost(workerMetrics.host)}:${workerMetrics.port}/metrics`;
+  const sdkMetricsUrl = workerMetrics.sdkPort === 0 ? null : `http://${urlHost(workerMetrics.host)}:${workerMetrics.sdkPort}/metrics`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MONGODB_URI: mongoUri,
@@ -171,7 +188,12 @@ async function main(): Promise<void> {
 
   startDoorbellProcess('worker', 'src/worker.ts', env);
   startDoorbellProcess('API', 'src/api/main.ts', env);
-  await waitForApi(apiUrl);
+  await waitUntilReady('API', `${apiUrl}/readyz`);
+  // The worker opens its metrics endpoint once its workflows are bundled and it is about to poll.
+  // With WORKER_METRICS_PORT=0 there is nothing to poll, so the banner may come before the worker is ready.
+  if (metricsUrl !== null) {
+    await waitUntilReady('worker', metricsUrl);
+  }
   if (stopping !== undefined) {
     return;
   }
@@ -181,6 +203,9 @@ async function main(): Promise<void> {
       '',
       'Doorbell is running:',
       `  API           ${apiUrl}   (GET /readyz, PUT /v1/records/{kind}/{id}, ...)`,
+      `  API reference ${apiUrl}/docs`,
+      `  Metrics       ${metricsUrl ?? 'off (WORKER_METRICS_PORT=0)'}   (the worker's Doorbell metrics)`,
+      `                ${sdkMetricsUrl ?? 'off (WORKER_SDK_METRICS_PORT=0)'}   (the worker's Temporal SDK metrics)`,
       `  Temporal UI   ${temporal.uiUrl}   (every dispatch and delivery, with its history)`,
       `  Temporal      ${temporal.address}`,
       `  MongoDB       ${mongoUri}`,

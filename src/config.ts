@@ -174,6 +174,21 @@ export function loadMongoConfig(env: NodeJS.ProcessEnv = process.env): Config['m
   return { uri: parsed.data.MONGODB_URI, database: parsed.data.MONGODB_DATABASE };
 }
 
+/**
+ * Parses only the worker's metrics variables, so `npm start` can print the worker's metrics URLs
+ * without the rest of the worker's configuration.
+ *
+ * @throws ConfigError naming each invalid variable.
+ */
+export function loadWorkerMetricsConfig(env: NodeJS.ProcessEnv = process.env): Config['workerMetrics'] {
+  const setVariables = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.pick({ WORKER_METRICS_HOST: true, WORKER_METRICS_PORT: true, WORKER_SDK_METRICS_PORT: true }).safeParse(setVariables);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  return { host: parsed.data.WORKER_METRICS_HOST, port: parsed.data.WORKER_METRICS_PORT, sdkPort: parsed.data.WORKER_SDK_METRICS_PORT };
+}
+
 /** Error raised when an environment variable is missing or invalid; the message names each one. */
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {

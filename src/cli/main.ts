@@ -29,4 +29,13 @@ function reportError(error: unknown): ExitCode {
   return ExitCode.failure;
 }
 
+// A reader that stops early (`doorbell get ... | head`) closes the pipe; the output is no longer
+// wanted, so that ends the command quietly instead of with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') {
+    throw error;
+  }
+  process.exit(ExitCode.success);
+});
+
 process.exitCode = await main(process.argv.slice(2));
