@@ -68,6 +68,13 @@ export function createRunBulkOperationPage(deps: Deps) {
       );
       if (isNew) {
         started++;
+      } else {
+        // Its previous run has not closed yet: release the claim, so the status is not left
+        // pending with nothing running, and a later recover can take it.
+        await deps.store.deliveries.updateOne(
+          { _id: delivery._id, status: 'pending', recoverOperationId: operation._id },
+          { $set: { status: delivery.status, statusReason: delivery.statusReason, nextAttemptAt: delivery.nextAttemptAt, updatedAt: new Date() } },
+        );
       }
     }
     return { processed: deliveries.length, started, nextAfterId: nextAfter(deliveries, deps.pageSize) };

@@ -83,7 +83,13 @@ export function deliveriesRouter(ctx: ApiContext): Router {
       { rerun: true },
     );
     if (!started) {
-      throw new HttpProblem(409, 'Conflict', `delivery ${id} is already running`);
+      // Its previous run has not closed yet. Put the status back, or it would read pending with
+      // nothing running and refuse every later redelivery.
+      await ctx.store.deliveries.updateOne(
+        { _id: id, status: 'pending', statusReason: 'redelivery requested' },
+        { $set: { status: delivery.status, statusReason: delivery.statusReason, nextAttemptAt: delivery.nextAttemptAt, updatedAt: new Date() } },
+      );
+      throw new HttpProblem(409, 'Conflict', `delivery ${id} is still running; send the request again in a moment`);
     }
 
     ctx.logger.info({ deliveryId: id, subscriptionId: delivery.subscriptionId, eventId: delivery.eventId }, 'Redelivery started');
