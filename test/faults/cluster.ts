@@ -203,6 +203,11 @@ export class FaultCluster {
   private async waitForApi(): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
+      if (this.api?.signalCode !== null) {
+        // Killed while starting, by its crash point under writes that already flow: the caller
+        // sees isApiRunning false and starts it again.
+        return;
+      }
       if (this.api?.exitCode !== null) {
         throw new Error(`the API exited with code ${this.api?.exitCode} while starting; see ${this.logDir}/api.log`);
       }
