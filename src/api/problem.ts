@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
+import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import type { Logger } from 'pino';
 import { type z } from 'zod';
 
@@ -153,5 +153,17 @@ function toProblem(error: unknown): HttpProblem {
     return new HttpProblem(503, 'Service Unavailable', 'the database is unreachable; nothing was written, retry later', { headers: { 'retry-after': '5' } });
   }
 
+  if (isDatabaseBusy(error)) {
+    return new HttpProblem(503, 'Service Unavailable', 'the database is busy; send the request again, with the same Idempotency-Key if it had one', { headers: { 'retry-after': '1' } });
+  }
+
   return new HttpProblem(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+}
+
+/**
+ * FerretDB's SQLite backend refuses a write with "database is locked" while another holds the
+ * lock, under heavy write load. The write did not happen, and a retry a moment later succeeds.
+ */
+export function isDatabaseBusy(error: unknown): boolean {
+  return error instanceof MongoServerError && /database is locked/i.test(error.message);
 }
