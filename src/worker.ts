@@ -99,8 +99,8 @@ export async function createWorker(options: {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
-    // On shutdown, running attempts get this long to finish (each ends within its own timeout
-    // anyway); after it they are cancelled, and after the force time the worker gives up waiting.
+    // On shutdown, running attempts get this long to finish, and each also ends at its own timeout.
+    // After it they are cancelled, and after the force time the worker stops waiting.
     shutdownGraceTime: config.shutdownGraceMs,
     shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
     ...(options.maxConcurrentActivityTaskExecutions === undefined ? {} : { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }),

@@ -140,7 +140,7 @@ export function createAttemptDelivery(deps: {
     }
 
     if (outcome.kind === 'delivered' && failingStreakStart(subscription) !== null) {
-      // The endpoint answers again after failing: deliveries of this subscription waiting on a
+      // The endpoint responds again after failing: deliveries of this subscription waiting on a
       // timer go now. A healthy endpoint has none waiting, so its successes skip the query.
       await startCatchUpIfWaiting(deps.catchUp, subscription._id);
     }

@@ -3,7 +3,7 @@ import type { Application, NextFunction, Request, Response } from 'express';
 /**
  * Lets a stopping API finish its requests while keep-alive clients move on: once draining
  * starts, every response not yet sent carries `Connection: close`, so each connection ends
- * after its last response, and /readyz answers 503.
+ * after its last response, and /readyz responds 503.
  */
 export class ConnectionDrain {
   private draining = false;
@@ -34,7 +34,7 @@ export class ConnectionDrain {
   }
 }
 
-/** The drain of an app made by createApp. */
+/** Returns the drain of an app made by createApp. */
 export function drainOf(app: Application): ConnectionDrain {
   return app.locals.drain as ConnectionDrain;
 }

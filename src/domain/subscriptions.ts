@@ -11,7 +11,7 @@ import { generateEd25519KeyPair, type SignatureScheme } from './signing-keys.js'
 import type { HeaderPair } from './subscription-headers.js';
 
 export interface SubscriptionRequest {
-  /** The account of the API key that asks; it owns the subscription. */
+  /** The account of the calling API key, which owns the subscription. */
   accountId: string;
   target: string;
   kind: string;

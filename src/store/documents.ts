@@ -127,7 +127,7 @@ export const DELIVERY_MODES = ['every-event', 'latest'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 /** `superseded`: a newer version of the record replaced the delivery before it succeeded (`mode: "latest"`). */
-/** `aborted`: the receiver answered with `webhook-delivery: abort`, which stops retries. */
+/** `aborted`: the receiver responded with `webhook-delivery: abort`, which stops retries. */
 export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled' | 'aborted' | 'superseded';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled', 'aborted', 'superseded'];
@@ -228,7 +228,7 @@ export interface ApiKeyDocument {
   accountId: string;
   /** Hex SHA-256 digest of the token. */
   tokenHash: string;
-  /** The first characters of the token, such as `dbk_3kq9Vx2a`, so a key can be told apart without its token. */
+  /** The first characters of the token, such as `dbk_3kq9Vx2a`, so a key can be recognized without its token. */
   prefix: string;
   createdAt: Date;
   /** When the key was revoked, or null while it is valid. */

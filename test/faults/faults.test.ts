@@ -9,7 +9,7 @@ import { writeRecords, type LoadResult } from './load.js';
 /** Events per scenario; FAULT_EVENTS lowers it for a quick local run. */
 const EVENTS = Number(process.env.FAULT_EVENTS ?? '1000');
 /**
- * How long the deliveries of one scenario may take to arrive after its last accepted write: a
+ * Returns how long the deliveries of one scenario may take to arrive after its last accepted write: a
  * fixed part, plus a part per expected delivery, because this machine delivers about 10 webhooks
  * per second (docs/benchmarks.md). It bounds a wait, so a lost delivery fails the run; it is not
  * a speed target. FAULT_DRAIN_TIMEOUT_MS replaces it with a fixed bound.
@@ -84,7 +84,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
     await scenario.afterLoad?.(cluster, load);
 
     const summary = await ledger.waitForAll(drainTimeoutMs(ledger.summary().expected));
-    // Stored statuses say whether what is missing was still on its way or was lost.
+    // Stored statuses show whether the missing deliveries were still on their way or were lost.
     const stored = summary.missing === 0 ? '' : `; stored delivery statuses ${JSON.stringify(await cluster.deliveryStatusCounts().catch((error: Error) => error.message))}`;
     const row: ScenarioRow = {
       scenario: scenario.name,

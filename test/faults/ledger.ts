@@ -24,7 +24,7 @@ export interface LedgerSummary {
    */
   afterDeduplication: number;
   /**
-   * Events delivered although their write was not answered 2xx: the API crashed or answered 503
+   * Events delivered although their write got no 2xx response: the API crashed or responded 503
    * after the insert, or the response was lost. Allowed (a client retries with an Idempotency-Key).
    */
   unacceptedDelivered: number;

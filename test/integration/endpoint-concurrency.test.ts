@@ -42,7 +42,8 @@ class HangingReceiver {
 
   get url(): string {
     const address = this.server!.address();
-    assert.ok(typeof address === 'object' && address !== null);
+    assert.ok(typeof address === 'object');
+    assert.ok(address !== null);
     return `http://127.0.0.1:${address.port}/slow`;
   }
 

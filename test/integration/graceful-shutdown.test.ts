@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
 import { Stack } from '../support/stack.js';
 import { eventually } from '../support/receiver.js';
+import { findFreePort } from '../../scripts/lib/local-servers.js';
 
 /** A Doorbell process (API or worker) started from its entry point, with its JSON log lines collected. */
 class DoorbellProcess {
@@ -80,15 +80,6 @@ class DoorbellProcess {
   }
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(typeof address === 'object');
-  assert.ok(address !== null);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 /** A receiver that holds each webhook's response until the test releases it. */
 class HoldingReceiver {
@@ -178,7 +169,7 @@ describe('graceful shutdown', () => {
   });
 
   test('API on SIGTERM answers the request in flight and refuses new connections', async () => {
-    const port = await freeLoopbackPort();
+    const port = await findFreePort();
     const api = DoorbellProcess.start('api/main.ts', stack.config, { PORT: String(port), SHUTDOWN_GRACE_MS: '20000' });
     try {
       await api.waitForLog('API listening');

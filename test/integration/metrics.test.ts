@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
@@ -10,6 +9,7 @@ import { newEventId } from '../../src/domain/ids.js';
 import { testServers } from '../support/env.js';
 import { Stack, type TestApiKey } from '../support/stack.js';
 import { TestReceiver, eventually } from '../support/receiver.js';
+import { findFreePort } from '../../scripts/lib/local-servers.js';
 
 interface Sample {
   name: string;
@@ -50,15 +50,6 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
   return matching[0]?.value;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(typeof address === 'object');
-  assert.ok(address !== null);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 describe('Prometheus metrics of the API and the worker', () => {
   let stack: Stack;
@@ -67,7 +58,7 @@ describe('Prometheus metrics of the API and the worker', () => {
   let metricsKey: TestApiKey;
 
   before(async () => {
-    sdkMetricsPort = await freeLoopbackPort();
+    sdkMetricsPort = await findFreePort();
     // A minimum age of 2 minutes keeps the reconciler away from the events the lag test leaves undispatched.
     stack = await Stack.start({ RECONCILER_MIN_AGE_MS: '120000' }, { workerMetrics: true, sdkMetricsPort });
     metricsKey = await stack.createApiKey('metrics');
@@ -252,7 +243,7 @@ describe('Prometheus metrics of the API and the worker', () => {
 describe('worker process metrics endpoints', () => {
   test('worker serves both endpoints and stops', async () => {
     const servers = testServers();
-    const [metricsPort, sdkMetricsPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const [metricsPort, sdkMetricsPort] = [await findFreePort(), await findFreePort()];
     const database = `test_${randomBytes(6).toString('hex')}`;
     const worker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))], {
       env: {

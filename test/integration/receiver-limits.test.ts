@@ -8,7 +8,7 @@ import { TestReceiver, eventually } from '../support/receiver.js';
 const CHUNK = Buffer.alloc(16 * 1024, 'x');
 
 /**
- * A receiver that answers 200 and then writes its body forever, until the sender closes the
+ * A receiver that responds 200 and then writes its body forever, until the sender closes the
  * connection. It counts the bytes it managed to write.
  */
 class EndlessReceiver {

@@ -109,7 +109,7 @@ describe('no secret leaks after a full scenario', () => {
     });
     receiver.respond = () => ({ status: 200, body: 'ok' });
     // The status reads failed a moment before the delivery's workflow closes, and redeliver
-    // answers 409 until it has.
+    // responds 409 until it has.
     await eventually('the redelivery to be accepted', async () => ((await call('POST', `/v1/deliveries/${failed.id}/redeliver`)).status === 202 ? true : undefined));
     assert.equal((await call('PUT', '/v1/records/leak/r1', { n: 2 })).status, 200);
 

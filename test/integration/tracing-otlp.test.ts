@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { testServers } from '../support/env.js';
 import { TestReceiver, eventually } from '../support/receiver.js';
+import { findFreePort } from '../../scripts/lib/local-servers.js';
 
 interface ExportRequest {
   path: string;
@@ -80,15 +80,6 @@ function attributesOf(list: Array<{ key: string; value: Record<string, unknown> 
   return Object.fromEntries(list.map(({ key, value }) => [key, Object.values(value)[0]]));
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(typeof address === 'object');
-  assert.ok(address !== null);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 /** A Doorbell process (API or worker) started from its entry point, as in production. */
 class DoorbellProcess {
@@ -162,7 +153,7 @@ describe('spans exported over OTLP/HTTP', () => {
   }
 
   async function startApi(env: Record<string, string>): Promise<string> {
-    const port = await freeLoopbackPort();
+    const port = await findFreePort();
     const api = DoorbellProcess.start('API', '../../src/api/main.ts', { ...env, PORT: String(port) });
     processes.push(api);
     const url = `http://127.0.0.1:${port}`;

@@ -141,7 +141,7 @@ export function recordsRouter(ctx: ApiContext, metrics: ApiMetrics): Router {
   return router;
 }
 
-/** True when the latest event holds a record; a deleted record counts as absent, so a lookup leaves a callback for its next write. */
+/** True when the latest event contains a record; a deleted record counts as absent, so a lookup leaves a callback for its next write. */
 function isPresent(latest: EventDocument | null): latest is EventDocument {
   return latest !== null && latest.type !== 'record.deleted';
 }
