@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventDocument, RecordEventType } from '../store/documents.js';
 import { isDuplicateKeyError, type Store } from '../store/mongo.js';
+import { advanceRecordHead, findHeadEvent, scanLatestEvent } from '../store/record-heads.js';
 import { startDispatch, type TemporalTarget } from '../temporal/start-workflows.js';
 import { maybeCrashAfterEventInsert } from './fault-points.js';
 import { newEventId, recordPath } from './ids.js';
@@ -71,7 +72,7 @@ export async function deleteRecord(deps: { store: Store; temporal: TemporalTarge
 
 /** Returns the current state of a record: its event with the highest version, or null. A `record.deleted` event means the record is deleted. */
 export function findLatestEvent(store: Store, kind: string, recordId: string): Promise<EventDocument | null> {
-  return store.events.find({ kind, recordId }).sort({ version: -1 }).limit(1).next();
+  return findHeadEvent(store, kind, recordId);
 }
 
 /**
@@ -84,7 +85,9 @@ async function insertNextEvent(
   typeAfter: (latest: EventDocument | null) => RecordEventType,
 ): Promise<EventDocument> {
   for (let claim = 0; claim < MAX_VERSION_CLAIMS; claim++) {
-    const latest = await findLatestEvent(store, write.kind, write.recordId);
+    // The head is cheap to read but may trail a writer still in flight or one that crashed; after a
+    // lost claim the events themselves are read, which is the truth.
+    const latest = claim === 0 ? await findHeadEvent(store, write.kind, write.recordId) : await scanLatestEvent(store, write.kind, write.recordId);
     const now = new Date();
     const type = typeAfter(latest);
     const event: EventDocument = {
@@ -113,14 +116,18 @@ async function insertNextEvent(
 }
 
 /**
- * Starts the dispatch of an event and marks it dispatched. A failure is logged, not raised: the
- * event is already durable and the reconciler retries its dispatch.
+ * Advances the record's head to the event, starts its dispatch and marks it dispatched. A failure
+ * is logged, not raised: the event is already durable and the reconciler retries all three. The
+ * head moves first, so a lookup that misses the record is always followed by a dispatch that
+ * finds the lookup's subscription.
  */
 export async function dispatchEvent(deps: { store: Store; temporal: TemporalTarget; logger: Logger }, event: EventDocument): Promise<boolean> {
   const ids = { eventId: event._id, record: recordPath(event.kind, event.recordId), version: event.version };
   try {
+    await advanceRecordHead(deps.store, event);
     await startDispatch(deps.temporal, { eventId: event._id, kind: event.kind, recordId: event.recordId });
-    await deps.store.events.updateOne({ _id: event._id, dispatchedAt: null }, { $set: { dispatchedAt: new Date() } });
+    // By `_id` alone, which FerretDB finds by index; a second dispatch only moves the time.
+    await deps.store.events.updateOne({ _id: event._id }, { $set: { dispatchedAt: new Date() } });
     return true;
   } catch (error) {
     deps.logger.warn({ ...ids, err: error }, 'Dispatch not started; the reconciler will retry it');

@@ -234,3 +234,21 @@ export interface ApiKeyDocument {
   /** When the key was revoked, or null while it is valid. */
   revokedAt: Date | null;
 }
+
+/**
+ * Where a record's latest event is, kept under the record's path. FerretDB's SQLite backend uses
+ * an index only for a lookup by `_id`, so finding the latest version in `events` meant reading
+ * every event; this document makes it two lookups by `_id`.
+ */
+export interface RecordHeadDocument {
+  /** The record's path, `kind/recordId`. */
+  _id: string;
+  /** The highest version written so far. Moved with `$max`, so a slower writer never moves it back. */
+  version: number;
+  /**
+   * Event ids by version, as `v<version>`. Each writer sets its own entry in the same update as
+   * the `$max`, so the entry of `version` is always present; it also removes the entry before
+   * its own, which keeps the map at a few entries.
+   */
+  eventIds: Record<string, string>;
+}

@@ -1,10 +1,12 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import type { ApiKeyDocument, BulkOperationDocument, DeliveryDocument, EventDocument, IdempotencyDocument, SubscriptionDocument } from './documents.js';
+import { backfillRecordHeads } from './record-heads.js';
+import type { ApiKeyDocument, BulkOperationDocument, DeliveryDocument, EventDocument, IdempotencyDocument, RecordHeadDocument, SubscriptionDocument } from './documents.js';
 
 export interface Store {
   client: MongoClient;
   db: Db;
   events: Collection<EventDocument>;
+  recordHeads: Collection<RecordHeadDocument>;
   subscriptions: Collection<SubscriptionDocument>;
   deliveries: Collection<DeliveryDocument>;
   idempotencyKeys: Collection<IdempotencyDocument>;
@@ -27,6 +29,7 @@ export async function openStore(options: { uri: string; database: string; appNam
     client,
     db,
     events: db.collection('events'),
+    recordHeads: db.collection('record_heads'),
     subscriptions: db.collection('subscriptions'),
     deliveries: db.collection('deliveries'),
     idempotencyKeys: db.collection('idempotency_keys'),
@@ -34,6 +37,7 @@ export async function openStore(options: { uri: string; database: string; appNam
     apiKeys: db.collection('api_keys'),
   };
   await ensureIndexes(store);
+  await backfillRecordHeads(store);
   return store;
 }
 

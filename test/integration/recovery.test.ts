@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newEventId } from '../../src/domain/ids.js';
+import type { EventDocument } from '../../src/store/documents.js';
+import { advanceRecordHead, backfillRecordHeads } from '../../src/store/record-heads.js';
 import { Stack } from '../support/stack.js';
 import { TestReceiver, eventually } from '../support/receiver.js';
 
@@ -80,6 +82,46 @@ describe('recovery from crashes and races', () => {
     assert.equal(await stack.services.store.events.countDocuments({ kind: 'orders', recordId: 'o3' }), 12);
   });
 
+  test('write after head lag takes next version', async () => {
+    const first = await stack.request('PUT', '/v1/records/orders/o4', { step: 1 });
+    assert.equal(first.status, 201);
+    // An API that died between its insert and the head's update leaves version 2 behind the head.
+    await stack.services.store.events.insertOne(orphanEvent({ recordId: 'o4', version: 2, dataJson: '{"step":2}' }));
+
+    const third = await stack.request('PUT', '/v1/records/orders/o4', { step: 3 });
+    assert.equal(third.status, 200, JSON.stringify(third.body));
+    assert.equal(third.body.version, 3);
+    const record = await stack.request('GET', '/v1/records/orders/o4');
+    assert.equal(record.body.eventId, third.body.eventId);
+    assert.deepEqual(record.body.data, { step: 3 });
+  });
+
+  test('older version never moves head back', async () => {
+    const newer = await stack.request('PUT', '/v1/records/orders/o5', { step: 1 });
+    const second = await stack.request('PUT', '/v1/records/orders/o5', { step: 2 });
+    assert.equal(second.body.version, 2);
+
+    await advanceRecordHead(stack.services.store, { _id: newer.body.eventId, kind: 'orders', recordId: 'o5', version: 1 });
+
+    const record = await stack.request('GET', '/v1/records/orders/o5');
+    assert.equal(record.body.version, 2);
+    assert.equal(record.body.eventId, second.body.eventId);
+  });
+
+  test('backfill finds records without heads', async () => {
+    const event = orphanEvent({ recordId: 'o6', version: 1, dataJson: '{"legacy":true}' });
+    await stack.services.store.events.insertOne({ ...event, dispatchedAt: new Date() });
+    assert.equal((await stack.request('GET', '/v1/records/orders/o6')).status, 404);
+
+    await stack.services.store.db.collection('migrations').deleteOne({ _id: 'record-heads' as never });
+    assert.ok((await backfillRecordHeads(stack.services.store)) >= 1);
+    assert.equal(await backfillRecordHeads(stack.services.store), 0, 'the backfill runs once');
+
+    const record = await stack.request('GET', '/v1/records/orders/o6');
+    assert.equal(record.status, 200);
+    assert.equal(record.body.eventId, event._id);
+  });
+
   test('every version reaches a kind subscriber once', async () => {
     const created = await stack.request('POST', '/v1/subscriptions', { target: 'carts/*', url: receiver.url });
     const already = receiver.requests.length;
@@ -98,3 +140,16 @@ describe('recovery from crashes and races', () => {
     });
   });
 });
+
+function orphanEvent(fields: { recordId: string; version: number; dataJson: string }): EventDocument {
+  const now = new Date();
+  return {
+    _id: newEventId(),
+    type: fields.version === 1 ? 'record.created' : 'record.updated',
+    kind: 'orders',
+    ...fields,
+    createdAt: now,
+    recordCreatedAt: now,
+    dispatchedAt: null,
+  };
+}
