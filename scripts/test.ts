@@ -13,7 +13,18 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOORBELL_HOME, PROJECT_ROOT, ensureServerBinaries, findFreePort, log, startMongo, startTemporalDevServer, type RunningServer } from './lib/local-servers.js';
+import {
+  DOORBELL_HOME,
+  MONGO_COMPAT_SOURCE,
+  PROJECT_ROOT,
+  ensureServerBinaries,
+  findFreePort,
+  log,
+  run,
+  startMongo,
+  startTemporalDevServer,
+  type RunningServer,
+} from './lib/local-servers.js';
 import { canIsolateNetwork, runInIsolatedNetwork } from './lib/network-namespace.js';
 
 function testFiles(folder: string): string[] {
@@ -57,6 +68,12 @@ async function main(): Promise<number> {
   let files = named;
   if (files.length === 0) {
     files = unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration')];
+  }
+
+  if (!unitOnly && named.length === 0) {
+    // The Go tests of the MongoDB-compatible server; its build has already fetched their modules.
+    log('go test in tools/mongo-compat');
+    run('go', ['test', './...'], { cwd: MONGO_COMPAT_SOURCE });
   }
 
   const env: NodeJS.ProcessEnv = { ...process.env };

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ const TEMPORAL_CLI_VERSION = '1.9.1';
 const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
 const PYTHON_DIR = path.join(DOORBELL_HOME, 'python');
 const BIN_DIR = path.join(DOORBELL_HOME, 'bin');
-const MONGO_COMPAT_SOURCE = path.join(PROJECT_ROOT, 'tools', 'mongo-compat');
+export const MONGO_COMPAT_SOURCE = path.join(PROJECT_ROOT, 'tools', 'mongo-compat');
 
 export interface ServerBinaries {
   temporal: string;
@@ -66,7 +66,10 @@ export function ensureServerBinaries(options: { needMongo: boolean; needTemporal
 }
 
 function buildMongoCompat(binaryPath: string): void {
-  const sources = ['main.go', 'go.mod', 'go.sum'].map((file) => readFileSync(path.join(MONGO_COMPAT_SOURCE, file)));
+  const files = readdirSync(MONGO_COMPAT_SOURCE)
+    .filter((file) => file.endsWith('.go') || file === 'go.mod' || file === 'go.sum')
+    .sort();
+  const sources = files.map((file) => readFileSync(path.join(MONGO_COMPAT_SOURCE, file)));
   const stamp = createHash('sha256').update(Buffer.concat(sources)).digest('hex');
   const stampPath = `${binaryPath}.stamp`;
   if (existsSync(binaryPath) && readStamp(stampPath) === stamp) {
@@ -201,7 +204,7 @@ function readStamp(file: string): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
-function run(command: string, args: string[], options: { cwd?: string } = {}): void {
+export function run(command: string, args: string[], options: { cwd?: string } = {}): void {
   const result = spawnSync(command, args, { stdio: 'inherit', cwd: options.cwd ?? PROJECT_ROOT });
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status ?? result.signal}`);

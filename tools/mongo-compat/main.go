@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -59,6 +60,8 @@ func run(listenAddr, dataDir, logLevel string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	go indexIDLookups(ctx, absDataDir, time.Second, logger)
 
 	// Logged for people reading .doorbell/logs; the launcher waits for the TCP port instead.
 	fmt.Printf("mongo-compat listening on %s, data in %s\n", server.MongoDBURI(), absDataDir)
