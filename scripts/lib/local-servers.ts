@@ -103,7 +103,13 @@ export async function startTemporalDevServer(options: {
   if (options.dbFile !== null) {
     mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
+    // A write-ahead log instead of SQLite's rollback journal, synced at checkpoints rather than at
+    // every commit: a killed process loses nothing, a power cut may lose the last commits.
+    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
+  // A workflow task that schedules an activity gets the activity task in its reply when the worker
+  // has a free slot, which saves one trip through the task queue per activity.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   for (const key of Object.values(SEARCH_ATTRIBUTES)) {
     args.push('--search-attribute', `${key.name}=Keyword`);
   }
