@@ -47,10 +47,7 @@ export function createAttemptDelivery(deps: {
   };
 
   async function attempt(input: AttemptDeliveryInput): Promise<AttemptOutcome> {
-    const delivery = await deps.store.deliveries.findOne({ _id: input.deliveryId });
-    if (delivery === null) {
-      throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, 'DeliveryNotFound');
-    }
+    const delivery = await deliveryIds(deps.store, input);
     const ids = { deliveryId: delivery._id, eventId: delivery.eventId, subscriptionId: delivery.subscriptionId, attempt: input.attempt };
 
     const [event, subscription] = await Promise.all([
@@ -146,7 +143,8 @@ export function createAttemptDelivery(deps: {
     }
 
     logOutcome(outcome, ids);
-    const operationalEvents = operationalEventsAfter({ delivery, subscription, outcome, attempt: input.attempt, retryStep: input.retryStep, disabledStreakStart });
+    const summary = { ...delivery, eventType: event.type, kind: event.kind, recordId: event.recordId, version: event.version };
+    const operationalEvents = operationalEventsAfter({ delivery: summary, subscription, outcome, attempt: input.attempt, retryStep: input.retryStep, disabledStreakStart });
     return {
       ...outcome,
       ...(operationalEvents.length === 0 ? {} : { operationalEvents }),
@@ -173,6 +171,18 @@ async function writePatiently(what: string, ids: Record<string, unknown>, write:
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
+}
+
+/** Returns the ids of the delivery, its event and its subscription, reading the delivery only when the input lacks them. */
+async function deliveryIds(store: Store, input: AttemptDeliveryInput): Promise<{ _id: string; eventId: string; subscriptionId: string }> {
+  if (input.eventId !== undefined && input.subscriptionId !== undefined) {
+    return { _id: input.deliveryId, eventId: input.eventId, subscriptionId: input.subscriptionId };
+  }
+  const delivery = await store.deliveries.findOne({ _id: input.deliveryId }, { projection: { eventId: 1, subscriptionId: 1 } });
+  if (delivery === null) {
+    throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, 'DeliveryNotFound');
+  }
+  return delivery;
 }
 
 /** The outcomes of an attempt that was made, which are the ones written to the delivery. */

@@ -3,6 +3,12 @@ import type { RetryPlan, RetrySchedule } from '../workflows/retry-schedule.js';
 
 export interface AttemptDeliveryInput {
   deliveryId: string;
+  /**
+   * The delivery's event and subscription, which spare the attempt a read of the delivery document.
+   * Absent in attempts scheduled by workflows started before they were passed.
+   */
+  eventId?: string;
+  subscriptionId?: string;
   /** The attempt's number over the delivery's whole life, redeliveries included. */
   attempt: number;
   /** The attempt's place in the current retry schedule, which a redelivery starts again at 1. */

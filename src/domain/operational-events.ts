@@ -1,6 +1,9 @@
 import type { AttemptOutcome, OperationalEventRequest } from '../activities/types.js';
 import { OPERATIONAL_KIND, type DeliveryDocument, type SubscriptionDocument } from '../store/documents.js';
 
+/** The fields of a delivery that its operational events carry. */
+export type DeliverySummary = Pick<DeliveryDocument, '_id' | 'subscriptionId' | 'eventId' | 'eventType' | 'kind' | 'recordId' | 'version'>;
+
 /** The failed attempt of one retry schedule after which `delivery.failing` is sent. */
 export const FAILING_AFTER_ATTEMPTS = 4;
 
@@ -10,7 +13,7 @@ export const FAILING_AFTER_ATTEMPTS = 4;
  * unique. Deliveries of operational events never cause operational events, so they cannot loop.
  */
 export function operationalEventsAfter(options: {
-  delivery: DeliveryDocument;
+  delivery: DeliverySummary;
   subscription: SubscriptionDocument;
   outcome: AttemptOutcome;
   attempt: number;
@@ -51,7 +54,7 @@ export function operationalEventsAfter(options: {
 
 function deliveryEvent(
   type: 'delivery.failing' | 'delivery.exhausted',
-  delivery: DeliveryDocument,
+  delivery: DeliverySummary,
   attempt: number,
   outcome: Extract<AttemptOutcome, { kind: 'failed' }>,
   nextAttemptAt: Date | null,

@@ -113,6 +113,8 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       isWakeRequested = false;
       const outcome = await attemptDelivery({
         deliveryId: input.deliveryId,
+        eventId: input.eventId,
+        subscriptionId: input.subscriptionId,
         attempt,
         retryStep: attemptsMade,
         scheduledAtMs: Date.now(),

@@ -16,11 +16,15 @@ const subscriptionId = 'sub_01HZZZZZZZZZZZZZZZZZZZZZZZ';
  * A store whose delivery updates fail a given number of times. Only the calls the attempt
  * activity makes are implemented; this is a unit test of the activity's own control flow.
  */
-function storeFailingUpdates(failures: number): { store: Store; updates: () => number } {
+function storeFailingUpdates(failures: number): { store: Store; updates: () => number; deliveryReads: () => number } {
   let updates = 0;
+  let deliveryReads = 0;
   const store = {
     deliveries: {
-      findOne: async () => ({ _id: 'msg_1', eventId: 'evt_1', subscriptionId }),
+      findOne: async () => {
+        deliveryReads++;
+        return { _id: 'msg_1', eventId: 'evt_1', subscriptionId };
+      },
       updateOne: async () => {
         updates++;
         if (updates <= failures) {
@@ -56,7 +60,7 @@ function storeFailingUpdates(failures: number): { store: Store; updates: () => n
       }),
     },
   };
-  return { store: store as unknown as Store, updates: () => updates };
+  return { store: store as unknown as Store, updates: () => updates, deliveryReads: () => deliveryReads };
 }
 
 class CountingSender {
@@ -70,8 +74,12 @@ class CountingSender {
 
 const input: AttemptDeliveryInput = { deliveryId: 'msg_1', attempt: 1, retryStep: 1, scheduledAtMs: 0, retryDeadlineMs: null };
 
-async function attemptWith(failures: number, statusCode = 204): Promise<{ outcome: AttemptOutcome; sender: CountingSender; updates: number }> {
-  const { store, updates } = storeFailingUpdates(failures);
+async function attemptWith(
+  failures: number,
+  statusCode = 204,
+  attemptInput = input,
+): Promise<{ outcome: AttemptOutcome; sender: CountingSender; updates: number; deliveryReads: number }> {
+  const { store, updates, deliveryReads } = storeFailingUpdates(failures);
   const sender = new CountingSender(statusCode);
   const attemptDelivery = createAttemptDelivery({
     store,
@@ -83,8 +91,8 @@ async function attemptWith(failures: number, statusCode = 204): Promise<{ outcom
     // A healthy endpoint's success never starts a catch-up, so Temporal is never called here.
     catchUp: { store, temporal: undefined as never, catchUpRatePerSecond: 50 },
   });
-  const outcome: AttemptOutcome = await new MockActivityEnvironment().run(attemptDelivery, input);
-  return { outcome, sender, updates: updates() };
+  const outcome: AttemptOutcome = await new MockActivityEnvironment().run(attemptDelivery, attemptInput);
+  return { outcome, sender, updates: updates(), deliveryReads: deliveryReads() };
 }
 
 describe('attemptDelivery when MongoDB refuses the record write', () => {
@@ -112,5 +120,23 @@ describe('attemptDelivery when MongoDB refuses the record write', () => {
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.unrecorded, undefined);
     assert.equal(sender.sent.length, 1);
+  });
+});
+
+describe('attemptDelivery reads', () => {
+  test('ids from the workflow skip the delivery read', async () => {
+    const { outcome, sender, deliveryReads } = await attemptWith(0, 204, { ...input, eventId: 'evt_1', subscriptionId });
+
+    assert.equal(outcome.kind, 'delivered');
+    assert.equal(sender.sent.length, 1);
+    assert.equal(sender.sent[0]!.webhookId, 'msg_1');
+    assert.equal(deliveryReads, 0);
+  });
+
+  test('input without ids reads the delivery', async () => {
+    const { outcome, deliveryReads } = await attemptWith(0);
+
+    assert.equal(outcome.kind, 'delivered');
+    assert.equal(deliveryReads, 1);
   });
 });
