@@ -193,8 +193,8 @@ export const costScenario: Scenario = {
                 ? 'Measured: serverStatus opcounters of mongod, which count documents for inserts and operations for updates and reads.'
                 : 'Measured: not available; the server returned neither opcounters nor metrics.commands in serverStatus.',
             'From code: counted by reading the code path (src/domain/record-writes.ts, src/activities/start-deliveries.ts, attempt-delivery.ts), not measured.',
-            'Writes per event: insert the event, set dispatchedAt, one insertMany of deliveries per page; per delivery: one update recording the attempt.',
-            'Reads per event: the latest version before the insert, the event and a page of subscriptions per page; per delivery: the delivery, the event and the subscription.',
+            'Writes per event: insert the event, advance the record head, set dispatchedAt, one insertMany of deliveries per page; per delivery: one update recording the attempt.',
+            'Reads per event: the record head before the insert, the event and a page of subscriptions per page; per delivery: the event and the subscription.',
             'Documents inserted: events and deliveries of the row, counted in the collections afterwards. The measured counts also include the worker\'s reconciler query every 10 s.',
           ],
         },
@@ -204,7 +204,7 @@ export const costScenario: Scenario = {
           rows: roundTrips.map((trip) => [trip.request, formatNumber(trip.milliseconds.p50, 1), formatNumber(trip.milliseconds.p90, 1), formatNumber(trip.milliseconds.max, 1)]),
           notes: [
             'The Temporal start is a StartWorkflowExecution on a task queue no worker polls, as the API makes one per write. The MongoDB requests are those of a write.',
-            'They show what one PUT waits for at least: the latest version, the event insert, the dispatch start and the dispatchedAt update, one after the other.',
+            'They show what one PUT waits for at least: the record head, the event insert, the head update, the dispatch start and the dispatchedAt update, one after the other.',
           ],
         },
       ],
@@ -219,9 +219,9 @@ const ROUND_TRIPS = 50;
 /** Times, one at a time, the server requests that an API write makes. */
 async function measureRoundTrips(stack: BenchStack): Promise<Array<{ request: string; milliseconds: Summary }>> {
   const probes = stack.mongo.db(stack.database).collection<{ _id: string; value: number }>('bench_probe');
-  const events = stack.mongo.db(stack.database).collection('events');
+  const heads = stack.mongo.db(stack.database).collection<{ _id: string }>('record_heads');
   const requests: Array<[string, (index: number) => Promise<unknown>]> = [
-    ['MongoDB: latest event of a record (find, sort, limit 1)', (index) => events.find({ kind: 'cost-1', recordId: `r-${index % 10}` }).sort({ version: -1 }).limit(1).next()],
+    ['MongoDB: record head by _id', (index) => heads.findOne({ _id: `cost-1/r-${index % 10}` })],
     ['MongoDB: insertOne', (index) => probes.insertOne({ _id: `probe-${index}`, value: index })],
     ['MongoDB: updateOne by _id', (index) => probes.updateOne({ _id: `probe-${index}` }, { $set: { value: -index } })],
     ['Temporal: start a workflow', (index) => stack.temporal.workflow.start('benchProbe', { taskQueue: 'bench-probe-no-worker', workflowId: `bench-probe-${index}` })],
@@ -267,15 +267,15 @@ function commandDelta(before: CommandCounts, after: CommandCounts): NonNullable<
 }
 
 /**
- * MongoDB commands per delivery by the code path, for S subscribers per record and one attempt
- * per delivery. A page with exactly DISPATCH_PAGE_SIZE subscribers makes the dispatch read one
- * more, empty, page.
+ * MongoDB commands per delivery by the code path, for S subscribers per record, one attempt per
+ * delivery, and a new record per write (so the head read finds no head and reads no event). A
+ * page with exactly DISPATCH_PAGE_SIZE subscribers makes the dispatch read one more, empty, page.
  */
 function commandsFromCode(subscribers: number): { writeCommands: number; readCommands: number } {
   const pagesWithSubscribers = Math.ceil(subscribers / DISPATCH_PAGE_SIZE);
   const pagesRead = pagesWithSubscribers + (subscribers % DISPATCH_PAGE_SIZE === 0 ? 1 : 0);
-  const writesPerEvent = 2 + pagesWithSubscribers + subscribers;
-  const readsPerEvent = 1 + 2 * pagesRead + 3 * subscribers;
+  const writesPerEvent = 3 + pagesWithSubscribers + subscribers;
+  const readsPerEvent = 1 + 2 * pagesRead + 2 * subscribers;
   return { writeCommands: writesPerEvent / subscribers, readCommands: readsPerEvent / subscribers };
 }
 
