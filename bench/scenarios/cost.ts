@@ -4,6 +4,7 @@
  * workflows, the latter amortized over the deliveries each dispatch started. It also counts the
  * MongoDB commands the stack sent while the webhooks were delivered.
  */
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import protos from '@temporalio/proto';
 import { ApiClient, sampleRecord } from '../lib/api-client.js';
 import { sleep, waitUntil } from '../lib/pacing.js';
@@ -57,6 +58,8 @@ interface PhaseResult {
   mongo: { source: string; writeCommands: number; readCommands: number; byCommand: Record<string, number> } | null;
   fromCode: { writeCommands: number; readCommands: number };
   documentsInserted: number;
+  /** Per step of TIMELINE_STEPS, for one subscriber per record; null in the other phases. */
+  timeline: Summary[] | null;
 }
 
 export const costScenario: Scenario = {
@@ -121,14 +124,22 @@ export const costScenario: Scenario = {
         const events = await historyEvents(stack, workflowId);
         deliveryEvents += events.length;
         if (workflowId === sample[0]) {
-          for (const type of events) {
+          for (const { type } of events) {
             deliveryEventTypes[type] = (deliveryEventTypes[type] ?? 0) + 1;
           }
         }
       }
       let dispatchEvents = 0;
-      for (const workflowId of dispatchWorkflowIds) {
-        dispatchEvents += (await historyEvents(stack, workflowId)).length;
+      const timelines: number[][] = [];
+      for (const [index, workflowId] of dispatchWorkflowIds.entries()) {
+        const dispatch = await historyEvents(stack, workflowId);
+        dispatchEvents += dispatch.length;
+        if (phase.subscribers === 1) {
+          const timeline = timelineOf(dispatch, await historyEvents(stack, deliveryWorkflowIds[index]!));
+          if (timeline !== null) {
+            timelines.push(timeline);
+          }
+        }
       }
 
       const database = stack.mongo.db(stack.database);
@@ -145,6 +156,7 @@ export const costScenario: Scenario = {
         mongo: before === null || after === null ? null : commandDelta(before, after),
         fromCode: commandsFromCode(phase.subscribers),
         documentsInserted,
+        timeline: timelines.length === 0 ? null : TIMELINE_STEPS.map((_step, column) => summarize(timelines.map((row) => row[column]!))),
       });
     }
 
@@ -173,6 +185,18 @@ export const costScenario: Scenario = {
             `One delivery workflow's events: ${Object.entries(results[0]?.deliveryEventTypes ?? {})
               .map(([type, count]) => `${type} ${count}`)
               .join(', ')}.`,
+          ],
+        },
+        {
+          title: `Where a one-subscriber webhook's time goes, from the Temporal histories of ${formatCount(results[0]?.writes ?? 0)} writes (ms)`,
+          columns: ['step', 'p50', 'p90', 'max'],
+          rows: TIMELINE_STEPS.map((step, column) => {
+            const summary = results[0]?.timeline?.[column];
+            return summary === undefined ? [step, 'n/a', 'n/a', 'n/a'] : [step, formatNumber(summary.p50, 1), formatNumber(summary.p90, 1), formatNumber(summary.max, 1)];
+          }),
+          notes: [
+            'Each step is the difference of two event times in the server\'s histories. A workflow task step includes the worker\'s work and the server storing the task\'s result.',
+            'The writes were sent back to back, each after the previous write\'s 2xx, so the webhooks of consecutive writes were in flight at the same time.',
           ],
         },
         {
@@ -291,8 +315,49 @@ async function waitForClosedWorkflows(stack: BenchStack, workflowIds: string[]):
   }
 }
 
-/** Returns the event types of a workflow's history (its latest run), as names without the EVENT_TYPE_ prefix. */
-async function historyEvents(stack: BenchStack, workflowId: string): Promise<string[]> {
+interface HistoryEvent {
+  /** The event type without the EVENT_TYPE_ prefix. */
+  type: string;
+  /** The server's time of the event, in epoch milliseconds. */
+  timeMs: number;
+}
+
+/** Returns the events of a workflow's history (its latest run) with their types and times. */
+async function historyEvents(stack: BenchStack, workflowId: string): Promise<HistoryEvent[]> {
   const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).map((event) => (EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, ''));
+  return (history.events ?? []).map((event) => ({
+    type: (EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, ''),
+    timeMs: tsToMs(event.eventTime),
+  }));
+}
+
+/** The steps of a one-subscriber webhook, each from one history event to a later one. */
+const TIMELINE_STEPS = [
+  'dispatch workflow: started to its first workflow task completed',
+  'startDeliveries activity: scheduled to started',
+  'startDeliveries activity: started to the delivery workflow started',
+  'delivery workflow: started to its first workflow task completed',
+  'attemptDelivery activity: scheduled to started',
+  'attemptDelivery activity: started to completed (the POST is inside)',
+  'all: dispatch workflow started to attemptDelivery completed',
+] as const;
+
+/** Returns the time of each step of one webhook, from its dispatch and delivery histories, or null if a step is missing. */
+function timelineOf(dispatch: HistoryEvent[], delivery: HistoryEvent[]): number[] | null {
+  const at = (events: HistoryEvent[], type: string): number | undefined => events.find((event) => event.type === type)?.timeMs;
+  const dispatchStarted = at(dispatch, 'WORKFLOW_EXECUTION_STARTED');
+  const dispatchTaskDone = at(dispatch, 'WORKFLOW_TASK_COMPLETED');
+  const pageScheduled = at(dispatch, 'ACTIVITY_TASK_SCHEDULED');
+  const pageStarted = at(dispatch, 'ACTIVITY_TASK_STARTED');
+  const deliveryStarted = at(delivery, 'WORKFLOW_EXECUTION_STARTED');
+  const deliveryTaskDone = at(delivery, 'WORKFLOW_TASK_COMPLETED');
+  const attemptScheduled = at(delivery, 'ACTIVITY_TASK_SCHEDULED');
+  const attemptStarted = at(delivery, 'ACTIVITY_TASK_STARTED');
+  const attemptDone = at(delivery, 'ACTIVITY_TASK_COMPLETED');
+  const times = [dispatchStarted, dispatchTaskDone, pageScheduled, pageStarted, deliveryStarted, deliveryTaskDone, attemptScheduled, attemptStarted, attemptDone];
+  if (times.some((time) => time === undefined)) {
+    return null;
+  }
+  const [a, b, c, d, e, f, g, h, i] = times as number[];
+  return [b! - a!, d! - c!, e! - d!, f! - e!, h! - g!, i! - h!, i! - a!];
 }
