@@ -216,9 +216,9 @@ export const costScenario: Scenario = {
               : mongoSource === 'opcounters'
                 ? 'Measured: serverStatus opcounters of mongod, which count documents for inserts and operations for updates and reads.'
                 : 'Measured: not available; the server returned neither opcounters nor metrics.commands in serverStatus.',
-            'From code: counted by reading the code path (src/domain/record-writes.ts, src/activities/start-deliveries.ts, attempt-delivery.ts), not measured.',
+            'From code: counted by reading the code path (src/api/auth.ts, src/domain/record-writes.ts, src/activities/start-deliveries.ts, attempt-delivery.ts), not measured.',
             'Writes per event: insert the event, advance the record head, set dispatchedAt, one insertMany of deliveries per page; per delivery: one update recording the attempt.',
-            'Reads per event: the record head before the insert, the event and a page of subscriptions per page; per delivery: the event and the subscription.',
+            'Reads per event: the API key of the write, the record head before the insert, the event and a page of subscriptions per page; per delivery: the event and the subscription.',
             'Documents inserted: events and deliveries of the row, counted in the collections afterwards. The measured counts also include the worker\'s reconciler query every 10 s.',
           ],
         },
@@ -299,7 +299,7 @@ function commandsFromCode(subscribers: number): { writeCommands: number; readCom
   const pagesWithSubscribers = Math.ceil(subscribers / DISPATCH_PAGE_SIZE);
   const pagesRead = pagesWithSubscribers + (subscribers % DISPATCH_PAGE_SIZE === 0 ? 1 : 0);
   const writesPerEvent = 3 + pagesWithSubscribers + subscribers;
-  const readsPerEvent = 1 + 2 * pagesRead + 2 * subscribers;
+  const readsPerEvent = 2 + 2 * pagesRead + 2 * subscribers;
   return { writeCommands: writesPerEvent / subscribers, readCommands: readsPerEvent / subscribers };
 }
 
