@@ -362,6 +362,7 @@ function timelineOf(dispatch: HistoryEvent[], delivery: HistoryEvent[]): number[
   const attemptScheduled = at(delivery, 'ACTIVITY_TASK_SCHEDULED');
   const attemptStarted = at(delivery, 'ACTIVITY_TASK_STARTED');
   const attemptDone = at(delivery, 'ACTIVITY_TASK_COMPLETED');
+
   const times = [
     dispatchStarted,
     dispatchTaskStarted,
@@ -378,6 +379,7 @@ function timelineOf(dispatch: HistoryEvent[], delivery: HistoryEvent[]): number[
   if (times.some((time) => time === undefined)) {
     return null;
   }
+
   const [a, b, c, d, e, f, g, h, i, j, k] = times as number[];
   return [b! - a!, c! - b!, e! - d!, f! - e!, g! - f!, h! - g!, j! - i!, k! - j!, k! - a!];
 }

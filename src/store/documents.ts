@@ -236,9 +236,9 @@ export interface ApiKeyDocument {
 }
 
 /**
- * Where a record's latest event is, kept under the record's path. FerretDB's SQLite backend uses
- * an index only for a lookup by `_id`, so finding the latest version in `events` meant reading
- * every event; this document makes it two lookups by `_id`.
+ * A pointer to a record's latest event, stored under the record's path. FerretDB's SQLite backend
+ * uses an index only for a lookup by `_id`, so finding the latest version in `events` reads every
+ * event. With this document a read takes two lookups by `_id`.
  */
 export interface RecordHeadDocument {
   /** The record's path, `kind/recordId`. */
@@ -246,9 +246,9 @@ export interface RecordHeadDocument {
   /** The highest version written so far. Moved with `$max`, so a slower writer never moves it back. */
   version: number;
   /**
-   * Event ids by version, as `v<version>`. Each writer sets its own entry in the same update as
-   * the `$max`, so the entry of `version` is always present; it also removes the entry before
-   * its own, which keeps the map at a few entries.
+   * Event ids by version, keyed `v<version>`. Each writer sets its own entry in the same update as
+   * the `$max`, so the entry of `version` is always present. The update also removes the entry of
+   * the version before, which keeps the map small.
    */
   eventIds: Record<string, string>;
 }
