@@ -85,11 +85,20 @@ async function insertNextEvent(
   typeAfter: (latest: EventDocument | null) => RecordEventType,
 ): Promise<EventDocument> {
   for (let claim = 0; claim < MAX_VERSION_CLAIMS; claim++) {
-    // The head is cheap to read but may trail a writer still in flight or one that crashed; after a
-    // lost claim the events themselves are read, which is the truth.
-    const latest = claim === 0 ? await findHeadEvent(store, write.kind, write.recordId) : await scanLatestEvent(store, write.kind, write.recordId);
+    // The head is cheap to read but may trail a writer still in flight or one that crashed. After a
+    // lost claim, or before rejecting the write, the events themselves are read, which is the truth.
+    let latest = claim === 0 ? await findHeadEvent(store, write.kind, write.recordId) : await scanLatestEvent(store, write.kind, write.recordId);
+    let type: RecordEventType;
+    try {
+      type = typeAfter(latest);
+    } catch (error) {
+      if (claim !== 0) {
+        throw error;
+      }
+      latest = await scanLatestEvent(store, write.kind, write.recordId);
+      type = typeAfter(latest);
+    }
     const now = new Date();
-    const type = typeAfter(latest);
     const event: EventDocument = {
       _id: newEventId(),
       type,

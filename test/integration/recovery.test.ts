@@ -96,6 +96,17 @@ describe('recovery from crashes and races', () => {
     assert.deepEqual(record.body.data, { step: 3 });
   });
 
+  test('delete after head lag finds record', async () => {
+    // A write whose API died before the head's update: the record exists, its head does not.
+    const orphan = orphanEvent({ recordId: 'o7', version: 1, dataJson: '{"step":1}' });
+    await stack.services.store.events.insertOne(orphan);
+
+    const deleted = await stack.request('DELETE', '/v1/records/orders/o7');
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    assert.equal(deleted.body.version, 2);
+    assert.equal((await stack.request('GET', '/v1/records/orders/o7')).status, 410);
+  });
+
   test('older version never moves head back', async () => {
     const newer = await stack.request('PUT', '/v1/records/orders/o5', { step: 1 });
     const second = await stack.request('PUT', '/v1/records/orders/o5', { step: 2 });
