@@ -53,8 +53,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--scenario NAME]... [--latency
   --quick                    small sizes, for a smoke run
   --scenario NAME            run only this scenario; repeat it for several. Names: ${SCENARIOS.map((scenario) => scenario.name).join(', ')}
   --latency-rate PER_SECOND  writes per second of the latency and baseline scenarios (default ${DEFAULT_LATENCY_RATE})
-  --temporal-db MODE   where the Temporal dev server keeps its state: file (SQLite file, as npm start does; default)
-                       or memory (SQLite in memory)
+  --temporal-db MODE         where the Temporal dev server keeps its state: file (SQLite file, as npm start does;
+                             default) or memory (SQLite in memory)
 `;
 
 interface BenchOptions {
