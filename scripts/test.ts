@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   }
 
   if (!unitOnly && named.length === 0) {
-    // The Go tests of the MongoDB-compatible server; its build has already fetched their modules.
+    // The Go tests of the MongoDB-compatible server. Its build has already fetched their modules.
     log('go test in tools/mongo-compat');
     run('go', ['test', './...'], { cwd: MONGO_COMPAT_SOURCE });
   }

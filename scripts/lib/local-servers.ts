@@ -104,7 +104,7 @@ export async function startTemporalDevServer(options: {
     mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
     // A write-ahead log instead of SQLite's rollback journal, synced at checkpoints rather than at
-    // every commit: a killed process loses nothing, a power cut may lose the last commits.
+    // every commit. A killed process loses nothing, and a power cut may lose the last commits.
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   // A workflow task that schedules an activity gets the activity task in its reply when the worker

@@ -126,16 +126,16 @@ async function insertNextEvent(
 
 /**
  * Advances the record's head to the event, starts its dispatch and marks it dispatched. A failure
- * is logged, not raised: the event is already durable and the reconciler retries all three. The
- * head moves first, so a lookup that misses the record is always followed by a dispatch that
- * finds the lookup's subscription.
+ * is logged, not raised, because the event is already durable and the reconciler retries all
+ * three. The head moves first, so a lookup that misses the record is always followed by a
+ * dispatch that finds the lookup's subscription.
  */
 export async function dispatchEvent(deps: { store: Store; temporal: TemporalTarget; logger: Logger }, event: EventDocument): Promise<boolean> {
   const ids = { eventId: event._id, record: recordPath(event.kind, event.recordId), version: event.version };
   try {
     await advanceRecordHead(deps.store, event);
     await startDispatch(deps.temporal, { eventId: event._id, kind: event.kind, recordId: event.recordId });
-    // By `_id` alone, which FerretDB finds by index; a second dispatch only moves the time.
+    // Filtered by `_id` alone, which FerretDB finds by index. A second dispatch only moves the time.
     await deps.store.events.updateOne({ _id: event._id }, { $set: { dispatchedAt: new Date() } });
     return true;
   } catch (error) {

@@ -1,13 +1,10 @@
+import { recordPath } from '../domain/ids.js';
 import type { EventDocument } from './documents.js';
 import type { Store } from './mongo.js';
 
-/** Returns the `_id` of a record's head, which is the record's path. */
-function headId(kind: string, recordId: string): string {
-  return `${kind}/${recordId}`;
-}
-
-function entryKey(version: number): string {
-  return `eventIds.v${version}`;
+/** Returns the key of a version in a head's `eventIds`. */
+function versionKey(version: number): string {
+  return `v${version}`;
 }
 
 /**
@@ -16,11 +13,11 @@ function entryKey(version: number): string {
  */
 export async function advanceRecordHead(store: Store, event: Pick<EventDocument, '_id' | 'kind' | 'recordId' | 'version'>): Promise<void> {
   await store.recordHeads.updateOne(
-    { _id: headId(event.kind, event.recordId) },
+    { _id: recordPath(event.kind, event.recordId) },
     {
       $max: { version: event.version },
-      $set: { [entryKey(event.version)]: event._id },
-      $unset: { [entryKey(event.version - 1)]: '' },
+      $set: { [`eventIds.${versionKey(event.version)}`]: event._id },
+      $unset: { [`eventIds.${versionKey(event.version - 1)}`]: '' },
     },
     { upsert: true },
   );
@@ -31,15 +28,15 @@ export async function advanceRecordHead(store: Store, event: Pick<EventDocument,
  * between its insert and the head's update appears here after the reconciler dispatches it.
  */
 export async function findHeadEvent(store: Store, kind: string, recordId: string): Promise<EventDocument | null> {
-  const head = await store.recordHeads.findOne({ _id: headId(kind, recordId) });
-  const eventId = head?.eventIds[`v${head.version}`];
+  const head = await store.recordHeads.findOne({ _id: recordPath(kind, recordId) });
+  const eventId = head?.eventIds[versionKey(head.version)];
   if (eventId === undefined) {
     return null;
   }
   return store.events.findOne({ _id: eventId });
 }
 
-/** Returns the record's event with the highest version from the events collection. FerretDB reads every event to answer it, so only lost claims use it. */
+/** Returns the record's event with the highest version from the events collection. FerretDB reads every event for this query, so only lost claims use it. */
 export function scanLatestEvent(store: Store, kind: string, recordId: string): Promise<EventDocument | null> {
   return store.events.find({ kind, recordId }).sort({ version: -1 }).limit(1).next();
 }
@@ -47,7 +44,7 @@ export function scanLatestEvent(store: Store, kind: string, recordId: string): P
 const HEADS_MIGRATION = 'record-heads';
 
 /**
- * Builds the heads of records written before heads existed. It runs once per database: until the
+ * Builds the heads of records written before heads existed, once per database. Until the
  * migration marker is stored, every event advances its record's head.
  */
 export async function backfillRecordHeads(store: Store): Promise<number> {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses; registers "sqlite"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver, the one FerretDB uses
 )
 
 // FerretDB v1.24's SQLite backend finds a document by _id with the expression
