@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -103,19 +103,44 @@ export class FaultCluster {
     }
   }
 
-  /** Deliveries by stored status, to tell a slow drain (pending, retrying) from a loss (succeeded yet never received). */
-  async deliveryStatusCounts(): Promise<Record<string, number>> {
+  /**
+   * Describes the cluster's state for a scenario that lost deliveries: whether each process still
+   * runs, events the API accepted but never dispatched, and deliveries by stored status. A
+   * delivery stored as pending or retrying was still on its way; one that succeeded yet never
+   * arrived was lost.
+   */
+  async describeState(): Promise<string> {
+    const processes = Object.entries({ api: this.api, worker: this.worker, temporal: this.temporal?.process, mongo: this.mongo?.process })
+      .map(([name, child]) => `${name} ${describeProcess(child)}`)
+      .join(', ');
     const client = new MongoClient(this.env.MONGODB_URI!, { serverSelectionTimeoutMS: 10_000 });
     try {
-      const groups = await client
-        .db(this.env.MONGODB_DATABASE)
-        .collection('deliveries')
-        .aggregate<{ _id: string; count: number }>([{ $group: { _id: '$status', count: { $sum: 1 } } }])
-        .toArray();
-      return Object.fromEntries(groups.map((group) => [group._id, group.count]));
+      const db = client.db(this.env.MONGODB_DATABASE);
+      const [events, undispatched, statuses] = await Promise.all([
+        db.collection('events').countDocuments({}),
+        db.collection('events').countDocuments({ dispatchedAt: null }),
+        db.collection('deliveries').aggregate<{ _id: string; count: number }>([{ $group: { _id: '$status', count: { $sum: 1 } } }]).toArray(),
+      ]);
+      const byStatus = JSON.stringify(Object.fromEntries(statuses.map((group) => [group._id, group.count])));
+      return `processes: ${processes}; events stored ${events}, never dispatched ${undispatched}; deliveries by status ${byStatus}`;
+    } catch (error) {
+      return `processes: ${processes}; MongoDB not readable: ${(error as Error).message}`;
     } finally {
       await client.close();
     }
+  }
+
+  /** Returns the last warning and error lines of a Doorbell process's log, each cut to `width` characters. */
+  lastProblems(name: 'api' | 'worker', count: number, width = 600): string[] {
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.logDir, `${name}.log`), 'utf8');
+    } catch {
+      return [];
+    }
+    // pino levels: 40 is warn, 50 error, 60 fatal. Lines that are not JSON (a crash's stack) count too.
+    const problems = text.split('\n').filter((line) => line !== '' && !/^\{"level":[123]0,/.test(line));
+    return problems.slice(-count).map((line) => line.slice(0, width));
   }
 
   get apiUrl(): string {
@@ -252,6 +277,16 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number, 
       reject(new Error(`${name} exited with code ${code} while starting`));
     });
   });
+}
+
+function describeProcess(child: ChildProcess | undefined): string {
+  if (child === undefined) {
+    return 'not started';
+  }
+  if (child.exitCode !== null) {
+    return `exited with code ${child.exitCode}`;
+  }
+  return child.signalCode === null ? 'running' : `killed by ${child.signalCode}`;
 }
 
 export function sleep(ms: number): Promise<void> {

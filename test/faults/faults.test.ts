@@ -84,14 +84,20 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
     await scenario.afterLoad?.(cluster, load);
 
     const summary = await ledger.waitForAll(drainTimeoutMs(ledger.summary().expected));
-    // Stored statuses show whether the missing deliveries were still on their way or were lost.
-    const stored = summary.missing === 0 ? '' : `; stored delivery statuses ${JSON.stringify(await cluster.deliveryStatusCounts().catch((error: Error) => error.message))}`;
+    let state = '';
+    if (summary.missing > 0) {
+      state = `; ${await cluster.describeState()}`;
+      // CI keeps only what the run prints, so the logs' last complaints go to the output.
+      for (const name of ['worker', 'api'] as const) {
+        process.stderr.write(`last warnings and errors in ${name}.log of "${scenario.name}":\n${cluster.lastProblems(name, 20).join('\n')}\n`);
+      }
+    }
     const row: ScenarioRow = {
       scenario: scenario.name,
       ...summary,
       drainSeconds: Math.max(0, ledger.lastExpectedArrivalMs - load.lastAcceptedAtMs) / 1000,
       writes: load.responses,
-      notes: notes + stored,
+      notes: notes + state,
     };
     rows.push(row);
     return row;
