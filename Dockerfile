@@ -7,7 +7,9 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 
+# patches/ holds the fixes the postinstall step applies to dependencies (see patches/README.md).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # tsx (a production dependency) runs the TypeScript sources as they are. tsconfig.json stays out
