@@ -12,8 +12,8 @@ export function createLogger(options: { level: string; pretty: boolean; name: st
   const settings = {
     name: options.name,
     level: options.level,
-    // The Temporal SDK reports activity and workflow failures under `error`; without the serializer
-    // an Error's message and stack, which are not enumerable, would be dropped from the line.
+    // The Temporal SDK reports activity and workflow failures under `error`. Without a serializer the
+    // line would lose an Error's message and stack, because neither is enumerable.
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
     redact: {
       paths: ['secret', '*.secret', 'req.headers.authorization', 'headers["webhook-signature"]'],

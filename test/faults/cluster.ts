@@ -106,7 +106,7 @@ export class FaultCluster {
   /**
    * Describes the cluster's state for a scenario that lost deliveries: whether each process still
    * runs, events the API accepted but never dispatched, and deliveries by stored status. A
-   * delivery stored as pending or retrying was still on its way; one that succeeded yet never
+   * delivery stored as pending or retrying was still on its way. One that succeeded yet never
    * arrived was lost.
    */
   async describeState(): Promise<string> {
@@ -124,14 +124,14 @@ export class FaultCluster {
       const byStatus = JSON.stringify(Object.fromEntries(statuses.map((group) => [group._id, group.count])));
       return `processes: ${processes}; events stored ${events}, never dispatched ${undispatched}; deliveries by status ${byStatus}`;
     } catch (error) {
-      return `processes: ${processes}; MongoDB not readable: ${(error as Error).message}`;
+      return `processes: ${processes}; reading MongoDB failed: ${(error as Error).message}`;
     } finally {
       await client.close();
     }
   }
 
   /** Returns the last warning and error lines of a Doorbell process's log, each cut to `width` characters. */
-  lastProblems(name: 'api' | 'worker', count: number, width = 600): string[] {
+  lastWarningsAndErrors(name: 'api' | 'worker', count: number, width = 600): string[] {
     let text: string;
     try {
       text = readFileSync(path.join(this.logDir, `${name}.log`), 'utf8');
@@ -139,8 +139,8 @@ export class FaultCluster {
       return [];
     }
     // pino levels: 40 is warn, 50 error, 60 fatal. Lines that are not JSON (a crash's stack) count too.
-    const problems = text.split('\n').filter((line) => line !== '' && !/^\{"level":[123]0,/.test(line));
-    return problems.slice(-count).map((line) => line.slice(0, width));
+    const lines = text.split('\n').filter((line) => line !== '' && !/^\{"level":[123]0,/.test(line));
+    return lines.slice(-count).map((line) => line.slice(0, width));
   }
 
   get apiUrl(): string {
@@ -279,6 +279,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number, 
   });
 }
 
+/** Returns whether a child process runs, exited or was killed, for a failure message. */
 function describeProcess(child: ChildProcess | undefined): string {
   if (child === undefined) {
     return 'not started';

@@ -87,9 +87,9 @@ async function runScenario(scenario: Scenario): Promise<ScenarioRow> {
     let state = '';
     if (summary.missing > 0) {
       state = `; ${await cluster.describeState()}`;
-      // CI keeps only what the run prints, so the logs' last complaints go to the output.
+      // CI keeps only what the run prints, so the last warnings and errors of the logs go to the output.
       for (const name of ['worker', 'api'] as const) {
-        process.stderr.write(`last warnings and errors in ${name}.log of "${scenario.name}":\n${cluster.lastProblems(name, 20).join('\n')}\n`);
+        process.stderr.write(`last warnings and errors in ${name}.log of "${scenario.name}":\n${cluster.lastWarningsAndErrors(name, 20).join('\n')}\n`);
       }
     }
     const row: ScenarioRow = {
