@@ -36,7 +36,10 @@ export async function findHeadEvent(store: Store, kind: string, recordId: string
   return store.events.findOne({ _id: eventId });
 }
 
-/** Returns the record's event with the highest version from the events collection. FerretDB reads every event for this query, so only lost claims use it. */
+/**
+ * Returns the record's event with the highest version from the events collection. FerretDB reads
+ * every event for this query, so only a lost claim or a write the head would reject uses it.
+ */
 export function scanLatestEvent(store: Store, kind: string, recordId: string): Promise<EventDocument | null> {
   return store.events.find({ kind, recordId }).sort({ version: -1 }).limit(1).next();
 }
